@@ -1,0 +1,84 @@
+//! The `quell` command line: `denoise`, `dump-features`, `models`.
+
+mod args;
+mod denoise;
+mod dump;
+mod progress;
+
+pub use args::Args;
+
+use crate::model::{ModelError, ModelWeights, bundled};
+use std::path::Path;
+
+const USAGE: &str = "\
+quell: real-time GRU voice noise suppressor
+
+USAGE:
+  quell denoise IN.wav -o OUT.wav [--model NAME|PATH] [--strength DB] [--mix X] [--gain DB]
+                [--stereo-link] [--quiet]
+  quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
+                [--snr-min DB] [--snr-max DB] [--threads N]
+  quell models            list the bundled models
+
+denoise: any WAV (rate, channels, 8/16/24/32-bit int or 32-bit float); output has the input's format
+and is aligned with the input sample for sample. --strength is the maximum attenuation in dB
+(0 = untouched, default 100), --mix the dry/wet ratio (default 1).
+dump-features: mixes speech and noise (augmented) and writes the features and targets the trainer
+reads (training/FORMATS.md).";
+
+/// Entry point; returns the process exit code.
+pub fn main() -> i32 {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match run(argv) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+pub fn run(argv: Vec<String>) -> Result<(), String> {
+    let mut args = Args::new(argv);
+    match args.subcommand().as_deref() {
+        Some("denoise") => denoise::run(args),
+        Some("dump-features") => dump::run(args),
+        Some("models") => {
+            for m in bundled::BUNDLED {
+                match ModelWeights::from_bytes(m.bytes) {
+                    Ok(w) => println!(
+                        "{:<10} {:>8} params  {:>6.1} M MAC/s  {}",
+                        m.name,
+                        w.parameter_count(),
+                        w.macs_per_frame() as f64 * 200.0 / 1e6,
+                        w.description
+                    ),
+                    Err(e) => println!("{:<10} BROKEN: {e}", m.name),
+                }
+            }
+            Ok(())
+        }
+        Some("-h") | Some("--help") | Some("help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+    }
+}
+
+/// A bundled model by name, else a `.safetensors` path.
+pub fn resolve_model(spec: &str) -> Result<ModelWeights, String> {
+    if let Some(m) = bundled::find(spec) {
+        return ModelWeights::from_bytes(m.bytes)
+            .map_err(|e| format!("bundled model '{spec}': {e}"));
+    }
+    let path = Path::new(spec);
+    if !path.exists() {
+        let names: Vec<&str> = bundled::BUNDLED.iter().map(|m| m.name).collect();
+        return Err(format!(
+            "'{spec}' is neither a bundled model ({}) nor an existing file",
+            names.join(", ")
+        ));
+    }
+    ModelWeights::from_file(path).map_err(|e: ModelError| format!("model '{spec}': {e}"))
+}

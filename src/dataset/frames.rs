@@ -1,0 +1,114 @@
+//! Features and targets for one (noisy, clean) pair, computed with the engine's own analysis.
+
+use realfft::num_complex::Complex;
+
+use crate::dsp::bands::BandMap;
+use crate::dsp::features;
+use crate::dsp::grid::FrameGrid;
+use crate::dsp::stft::Analysis;
+
+/// Clean and noisy band energies below this are "silence" (as is the noisy floor of the features).
+const SILENCE: f32 = 1e-9;
+
+pub struct FrameRows {
+    pub features: Vec<f32>,
+    pub targets: Vec<f32>,
+    pub vad: Vec<f32>,
+    pub frames: usize,
+}
+
+/// `bandwidth_hz`: clean speech content stops there; bands above it are "don't care".
+/// `nyquist_hz`: simulate a lower host rate by dropping noisy-signal bins above it.
+pub fn compute(
+    noisy: &[f32],
+    clean: &[f32],
+    edges: &[f32],
+    bandwidth_hz: f32,
+    nyquist_hz: f32,
+) -> FrameRows {
+    let grid = FrameGrid::for_rate(48_000.0).expect("design rate");
+    let bands = BandMap::new(edges, &grid);
+    let nb = bands.n_bands();
+    let nf = features::n_features(nb);
+    let mut an = Analysis::new(grid);
+    let mut ac = Analysis::new(grid);
+    let bins = grid.bins();
+    let mut spec_n = vec![Complex::new(0.0, 0.0); bins];
+    let mut spec_c = spec_n.clone();
+    let (mut pn, mut pc) = (vec![0.0; bins], vec![0.0; bins]);
+    let (mut en, mut ec) = (vec![0.0; nb], vec![0.0; nb]);
+    let mut feat = vec![0.0; nf];
+    let cut_bin = ((nyquist_hz / grid.bin_hz()).floor() as usize + 1).min(bins);
+    let frames = noisy.len().min(clean.len()) / grid.hop;
+    let mut out = FrameRows {
+        features: Vec::with_capacity(frames * nf),
+        targets: Vec::with_capacity(frames * nb),
+        vad: Vec::with_capacity(frames),
+        frames,
+    };
+    // Per-frame clean energy, for the VAD target relative to the clip's loudest frame.
+    let mut clean_frame_energy = Vec::with_capacity(frames);
+    for t in 0..frames {
+        let r = t * grid.hop..(t + 1) * grid.hop;
+        an.push(&noisy[r.clone()], &mut spec_n);
+        ac.push(&clean[r], &mut spec_c);
+        features::power_spectrum(&spec_n, &mut pn);
+        features::power_spectrum(&spec_c, &mut pc);
+        pn[cut_bin..].fill(0.0);
+        bands.band_energies(&pn, &mut en);
+        bands.band_energies(&pc, &mut ec);
+        features::features_from_energies(&en, &mut feat);
+        out.features.extend_from_slice(&feat);
+        for b in 0..nb {
+            let lo_hz = edges[b];
+            let g = if lo_hz >= bandwidth_hz.min(nyquist_hz) || (ec[b] < SILENCE && en[b] < SILENCE)
+            {
+                -1.0
+            } else {
+                (ec[b] / (en[b] + 1e-20)).sqrt().min(1.0)
+            };
+            out.targets.push(g);
+        }
+        clean_frame_energy.push(pc.iter().sum::<f32>());
+    }
+    let max = clean_frame_energy.iter().cloned().fold(0.0f32, f32::max);
+    for &e in &clean_frame_energy {
+        let v = if max < SILENCE {
+            0.0
+        } else if e > max * 10f32.powf(-3.0) {
+            1.0
+        } else if e < max * 10f32.powf(-4.5) {
+            0.0
+        } else {
+            -1.0
+        };
+        out.vad.push(v);
+    }
+    out
+}
+
+/// Highest frequency (Hz) where a clip's long-term spectrum is within 65 dB of its peak.
+pub fn bandwidth_hz(clean: &[f32]) -> f32 {
+    let grid = FrameGrid::for_rate(48_000.0).expect("design rate");
+    let mut a = Analysis::new(grid);
+    let bins = grid.bins();
+    let mut spec = vec![Complex::new(0.0, 0.0); bins];
+    let mut p = vec![0.0; bins];
+    let mut acc = vec![0.0f64; bins];
+    for hop in clean.chunks_exact(grid.hop) {
+        a.push(hop, &mut spec);
+        features::power_spectrum(&spec, &mut p);
+        for (s, x) in acc.iter_mut().zip(&p) {
+            *s += *x as f64;
+        }
+    }
+    let peak = acc.iter().cloned().fold(0.0, f64::max);
+    if peak <= 0.0 {
+        return 0.0;
+    }
+    let k = acc
+        .iter()
+        .rposition(|&x| x > peak * 10f64.powf(-6.5))
+        .unwrap_or(0);
+    (k as f32 + 1.0) * grid.bin_hz()
+}

@@ -1,0 +1,62 @@
+//! Per-channel STFT state.
+
+use realfft::num_complex::Complex;
+
+use super::INPUT_LIMIT;
+use crate::dsp::features::power_spectrum;
+use crate::dsp::grid::FrameGrid;
+use crate::dsp::stft::{Analysis, Synthesis};
+
+pub(crate) struct Channel {
+    analysis: Analysis,
+    synthesis: Synthesis,
+    pub spec: Vec<Complex<f32>>,
+    pub power: Vec<f32>,
+    pub hop_in: Vec<f32>,
+    pub hop_out: Vec<f32>,
+    pub last_bin_gains: Vec<f32>,
+}
+
+impl Channel {
+    pub fn new(grid: FrameGrid) -> Self {
+        Self {
+            analysis: Analysis::new(grid),
+            synthesis: Synthesis::new(grid),
+            spec: vec![Complex::new(0.0, 0.0); grid.bins()],
+            power: vec![0.0; grid.bins()],
+            hop_in: vec![0.0; grid.hop],
+            hop_out: vec![0.0; grid.hop],
+            last_bin_gains: vec![1.0; grid.bins()],
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.analysis.reset();
+        self.synthesis.reset();
+        self.last_bin_gains.fill(1.0);
+    }
+
+    /// Sanitise the new hop (NaN/Inf -> 0, clip absurd levels) and analyse it.
+    pub fn analyse(&mut self) {
+        for x in &mut self.hop_in {
+            *x = if x.is_finite() {
+                x.clamp(-INPUT_LIMIT, INPUT_LIMIT)
+            } else {
+                0.0
+            };
+        }
+        self.analysis.push(&self.hop_in, &mut self.spec);
+        power_spectrum(&self.spec, &mut self.power);
+    }
+
+    /// Synthesise the (already masked) spectrum. Returns false if the output had to be silenced.
+    pub fn synthesise(&mut self) -> bool {
+        self.synthesis.push(&mut self.spec, &mut self.hop_out);
+        if self.hop_out.iter().all(|x| x.is_finite()) {
+            return true;
+        }
+        self.hop_out.fill(0.0);
+        self.synthesis.reset();
+        false
+    }
+}

@@ -1,0 +1,110 @@
+//! A model bound to a frame grid and a channel count, with all its per-channel state. Built (and
+//! dropped) off the audio thread; the engine swaps whole instances.
+
+use std::sync::Arc;
+
+use crate::dsp::bands::BandMap;
+use crate::dsp::features;
+use crate::dsp::grid::FrameGrid;
+use crate::model::{ModelWeights, NetState};
+
+/// Fastest allowed gain drop per 5 ms hop (release limit against musical noise; about 0.6 per 10 ms).
+pub const GAIN_DECAY_PER_HOP: f32 = 0.77;
+
+pub struct ModelInstance {
+    weights: Arc<ModelWeights>,
+    grid: FrameGrid,
+    bands: BandMap,
+    states: Vec<NetState>,
+    smoothed: Vec<Vec<f32>>,
+    energies: Vec<f32>,
+    features: Vec<f32>,
+    raw: Vec<f32>,
+    floored: Vec<f32>,
+}
+
+impl ModelInstance {
+    pub fn new(
+        weights: Arc<ModelWeights>,
+        sample_rate: f32,
+        channels: usize,
+    ) -> Result<Self, String> {
+        let grid = FrameGrid::for_rate(sample_rate)?;
+        if !crate::model::weights::features_match(&weights) {
+            return Err(format!(
+                "model '{}' expects {} features but its {} bands give {}",
+                weights.name,
+                weights.n_features,
+                weights.n_bands,
+                features::n_features(weights.n_bands)
+            ));
+        }
+        if channels == 0 {
+            return Err("need at least one channel".into());
+        }
+        let bands = BandMap::new(&weights.band_edges_hz, &grid);
+        let nb = weights.n_bands;
+        Ok(Self {
+            states: (0..channels).map(|_| NetState::new(&weights)).collect(),
+            smoothed: vec![vec![0.0; nb]; channels],
+            energies: vec![0.0; nb],
+            features: vec![0.0; weights.n_features],
+            raw: vec![0.0; nb],
+            floored: vec![0.0; nb],
+            bands,
+            grid,
+            weights,
+        })
+    }
+
+    pub fn weights(&self) -> &Arc<ModelWeights> {
+        &self.weights
+    }
+
+    pub fn grid(&self) -> FrameGrid {
+        self.grid
+    }
+
+    pub fn channels(&self) -> usize {
+        self.states.len()
+    }
+
+    pub fn reset(&mut self) {
+        for c in 0..self.states.len() {
+            self.reset_channel(c);
+        }
+    }
+
+    pub fn reset_channel(&mut self, c: usize) {
+        self.states[c].reset();
+        self.smoothed[c].fill(0.0);
+    }
+
+    pub fn is_finite(&self) -> bool {
+        self.states.iter().all(NetState::is_finite)
+    }
+
+    pub fn smoothed_gains(&self, c: usize) -> &[f32] {
+        &self.smoothed[c]
+    }
+
+    /// Run the network on one frame's power spectrum for mask channel `c`; returns speech probability.
+    pub fn run(&mut self, c: usize, power: &[f32]) -> f32 {
+        self.bands.band_energies(power, &mut self.energies);
+        features::features_from_energies(&self.energies, &mut self.features);
+        let vad = self.states[c].step(&self.weights, &self.features, &mut self.raw);
+        for (s, &g) in self.smoothed[c].iter_mut().zip(&self.raw) {
+            let g = if g.is_finite() { g } else { 1.0 };
+            *s = g.max(*s * GAIN_DECAY_PER_HOP);
+        }
+        if vad.is_finite() { vad } else { 0.0 }
+    }
+
+    /// Per-bin gains for mask channel `c`, never below `floor`.
+    pub fn bin_gains(&mut self, c: usize, floor: f32, out: &mut [f32]) {
+        for (f, &s) in self.floored.iter_mut().zip(&self.smoothed[c]) {
+            *f = s.max(floor);
+        }
+        self.bands.interpolate(&self.floored, out);
+    }
+}

@@ -1,0 +1,222 @@
+//! The denoising engine: host blocks of any size in, the same number of samples out, delayed by
+//! exactly [`Engine::latency`] samples. Plain Rust; the plugin, the CLI, tests and benches all drive it.
+
+mod block;
+mod channel;
+mod instance;
+mod params;
+
+pub use instance::ModelInstance;
+pub use params::EngineParams;
+
+use realfft::num_complex::Complex;
+
+use crate::dsp::denormal::FtzGuard;
+use crate::dsp::features;
+use crate::dsp::grid::FrameGrid;
+use block::BlockAdapter;
+use channel::Channel;
+use params::Smoothed;
+
+/// Input samples beyond this magnitude (+60 dBFS) are clipped: nothing legitimate is that loud, and
+/// it keeps every later value finite.
+pub const INPUT_LIMIT: f32 = 1000.0;
+/// Hops over which a model swap crossfades the mask.
+const SWAP_FADE_HOPS: usize = 20;
+
+pub struct Engine {
+    grid: FrameGrid,
+    adapter: BlockAdapter,
+    channels: Vec<Channel>,
+    model: Box<ModelInstance>,
+    params: EngineParams,
+    smoothed: Smoothed,
+    /// Mask at the moment of the last model swap, per channel, and hops left in the crossfade.
+    fade_from: Vec<Vec<f32>>,
+    fade_left: usize,
+    // Scratch, sized at construction.
+    mean_power: Vec<f32>,
+    bin_gains: Vec<f32>,
+    /// Last speech probability per channel (for a VAD gate or a display).
+    vad: Vec<f32>,
+}
+
+impl Engine {
+    /// Builds an engine for `n_channels` at `sample_rate`. Allocates; call off the audio thread.
+    pub fn new(model: Box<ModelInstance>, params: EngineParams) -> Self {
+        let grid = model.grid();
+        let n_channels = model.channels();
+        let bins = grid.bins();
+        Self {
+            grid,
+            adapter: BlockAdapter::new(grid.hop, n_channels),
+            channels: (0..n_channels).map(|_| Channel::new(grid)).collect(),
+            model,
+            smoothed: Smoothed::snapped(&params),
+            params,
+            fade_from: vec![vec![1.0; bins]; n_channels],
+            fade_left: 0,
+            mean_power: vec![0.0; bins],
+            bin_gains: vec![0.0; bins],
+            vad: vec![0.0; n_channels],
+        }
+    }
+
+    pub fn grid(&self) -> FrameGrid {
+        self.grid
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Samples between an input sample and its processed output.
+    pub fn latency(&self) -> usize {
+        self.grid.latency()
+    }
+
+    pub fn model(&self) -> &ModelInstance {
+        &self.model
+    }
+
+    pub fn params(&self) -> &EngineParams {
+        &self.params
+    }
+
+    /// New parameter targets; they are smoothed per hop (no zipper noise).
+    pub fn set_params(&mut self, params: EngineParams) {
+        self.params = params.sanitized();
+    }
+
+    pub fn vad(&self) -> &[f32] {
+        &self.vad
+    }
+
+    /// Band gains the model applied in the last hop, per channel (before strength and mix).
+    pub fn band_gains(&self, channel: usize) -> &[f32] {
+        self.model.smoothed_gains(channel)
+    }
+
+    /// Swap in a model prepared off the audio thread (same grid and channel count). Returns the old
+    /// one so the caller can drop it off the audio thread. Never allocates.
+    pub fn swap_model(
+        &mut self,
+        new: Box<ModelInstance>,
+    ) -> Result<Box<ModelInstance>, Box<ModelInstance>> {
+        if new.grid() != self.grid || new.channels() != self.channels.len() {
+            return Err(new);
+        }
+        for (from, ch) in self.fade_from.iter_mut().zip(&self.channels) {
+            from.copy_from_slice(&ch.last_bin_gains);
+        }
+        self.fade_left = SWAP_FADE_HOPS;
+        Ok(std::mem::replace(&mut self.model, new))
+    }
+
+    /// Clears every piece of state: buffers, recurrent state, smoothing.
+    pub fn reset(&mut self) {
+        self.adapter.reset();
+        for ch in &mut self.channels {
+            ch.reset();
+        }
+        self.model.reset();
+        self.smoothed = Smoothed::snapped(&self.params);
+        self.fade_left = 0;
+        self.vad.fill(0.0);
+    }
+
+    /// Process one host block in place. `buffers` holds one slice per channel, all the same length
+    /// (any length, including 0). Channels beyond the engine's count are left untouched.
+    pub fn process(&mut self, buffers: &mut [&mut [f32]]) {
+        let _ftz = FtzGuard::new();
+        let n = buffers.iter().map(|b| b.len()).min().unwrap_or(0);
+        let used = buffers.len().min(self.channels.len());
+        let hop = self.grid.hop;
+        let mut pos = 0;
+        while pos < n {
+            let len = (n - pos).min(hop);
+            for (c, buf) in buffers.iter().take(used).enumerate() {
+                self.adapter.push_input(c, &buf[pos..pos + len]);
+            }
+            // Channels the host did not give us still advance, on silence.
+            for c in used..self.channels.len() {
+                self.adapter.push_silence(c, len);
+            }
+            while self.adapter.hop_ready() {
+                self.process_hop();
+            }
+            for (c, buf) in buffers.iter_mut().take(used).enumerate() {
+                self.adapter.pop_output(c, &mut buf[pos..pos + len]);
+            }
+            for c in used..self.channels.len() {
+                self.adapter.discard_output(c, len);
+            }
+            pos += len;
+        }
+    }
+
+    fn process_hop(&mut self) {
+        self.smoothed.step(&self.params);
+        let n_ch = self.channels.len();
+        for (c, ch) in self.channels.iter_mut().enumerate() {
+            self.adapter.pop_hop(c, &mut ch.hop_in);
+            ch.analyse();
+        }
+        let link = self.params.stereo_link && n_ch > 1;
+        if link {
+            self.mean_power.fill(0.0);
+            for ch in &self.channels {
+                for (m, p) in self.mean_power.iter_mut().zip(&ch.power) {
+                    *m += p / n_ch as f32;
+                }
+            }
+            let v = self.model.run(0, &self.mean_power);
+            self.vad.fill(v);
+        } else {
+            for (c, ch) in self.channels.iter().enumerate() {
+                self.vad[c] = self.model.run(c, &ch.power);
+            }
+        }
+
+        let s = self.smoothed;
+        let floor = s.floor_gain();
+        let fade = if self.fade_left > 0 {
+            self.fade_left -= 1;
+            Some(self.fade_left as f32 / SWAP_FADE_HOPS as f32)
+        } else {
+            None
+        };
+        for c in 0..n_ch {
+            let mask_ch = if link { 0 } else { c };
+            self.model.bin_gains(mask_ch, floor, &mut self.bin_gains);
+            let ch = &mut self.channels[c];
+            if let Some(old_weight) = fade {
+                for (g, f) in self.bin_gains.iter_mut().zip(&self.fade_from[c]) {
+                    *g = *g * (1.0 - old_weight) + f * old_weight;
+                }
+            }
+            ch.last_bin_gains.copy_from_slice(&self.bin_gains);
+            // Mix, output gain and bypass are linear, so they fold into the spectral gain: the dry
+            // path is the same STFT at unit gain, already delay-aligned.
+            for g in self.bin_gains.iter_mut() {
+                let wet = (s.mix * *g + (1.0 - s.mix)) * s.output_gain;
+                *g = s.active * wet + (1.0 - s.active);
+            }
+            let spec: &mut [Complex<f32>] = &mut ch.spec;
+            for (x, g) in spec.iter_mut().zip(&self.bin_gains) {
+                *x *= *g;
+            }
+            if !ch.synthesise() {
+                // Should be unreachable with clipped input; never let it stick.
+                self.model.reset_channel(mask_ch);
+            }
+            self.adapter.push_hop(c, &ch.hop_out);
+        }
+        if !self.model.is_finite() {
+            self.model.reset();
+        }
+    }
+}
+
+/// Band energies -> features, exposed for the feature dumper so both share one definition.
+pub use features::compute as compute_features;

@@ -1,0 +1,85 @@
+//! Engine parameters and their per-hop smoothing.
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EngineParams {
+    /// Maximum attenuation in dB (0 leaves the signal untouched).
+    pub strength_db: f32,
+    /// Dry/wet, 0..1.
+    pub mix: f32,
+    /// Output gain, linear.
+    pub output_gain: f32,
+    /// One mask from all channels, applied to all.
+    pub stereo_link: bool,
+    pub bypass: bool,
+}
+
+pub const MAX_STRENGTH_DB: f32 = 100.0;
+
+impl Default for EngineParams {
+    fn default() -> Self {
+        Self {
+            strength_db: 100.0,
+            mix: 1.0,
+            output_gain: 1.0,
+            stereo_link: false,
+            bypass: false,
+        }
+    }
+}
+
+impl EngineParams {
+    /// Clamp to valid ranges; NaN becomes the default.
+    pub fn sanitized(self) -> Self {
+        let d = Self::default();
+        let fix =
+            |x: f32, lo: f32, hi: f32, def: f32| if x.is_finite() { x.clamp(lo, hi) } else { def };
+        Self {
+            strength_db: fix(self.strength_db, 0.0, MAX_STRENGTH_DB, d.strength_db),
+            mix: fix(self.mix, 0.0, 1.0, d.mix),
+            output_gain: fix(self.output_gain, 0.0, 16.0, d.output_gain),
+            ..self
+        }
+    }
+}
+
+/// Values actually applied, moving a fraction of the way to the targets each hop (about 25 ms to
+/// settle); the overlap-add crossfades between hops, so changes are click-free.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Smoothed {
+    pub strength_db: f32,
+    pub mix: f32,
+    pub output_gain: f32,
+    /// 1 = processing, 0 = bypassed.
+    pub active: f32,
+}
+
+const COEFF: f32 = 0.2;
+
+impl Smoothed {
+    pub fn snapped(p: &EngineParams) -> Self {
+        Self {
+            strength_db: p.strength_db,
+            mix: p.mix,
+            output_gain: p.output_gain,
+            active: if p.bypass { 0.0 } else { 1.0 },
+        }
+    }
+
+    pub fn step(&mut self, p: &EngineParams) {
+        let t = Self::snapped(p);
+        let go = |x: &mut f32, target: f32| {
+            *x += (target - *x) * COEFF;
+            if (*x - target).abs() < 1e-6 {
+                *x = target;
+            }
+        };
+        go(&mut self.strength_db, t.strength_db);
+        go(&mut self.mix, t.mix);
+        go(&mut self.output_gain, t.output_gain);
+        go(&mut self.active, t.active);
+    }
+
+    pub fn floor_gain(&self) -> f32 {
+        10f32.powf(-self.strength_db / 20.0)
+    }
+}

@@ -1,0 +1,239 @@
+"""QuellNet: the causal GRU band-gain model, and its .safetensors I/O.
+
+The tensor names, shapes and metadata follow training/FORMATS.md exactly; the Rust runtime
+(`src/model/`) loads what `save_safetensors` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+ARCHITECTURE = "quell-gru-bands"
+FORMAT_VERSION = "1"
+STD_FLOOR = 1e-3
+
+
+class QuellNet(nn.Module):
+    """features [N,T,F] -> dense+tanh -> L-layer GRU -> (band gains [N,T,B], vad [N,T,1]), both sigmoid."""
+
+    def __init__(self, n_features: int, n_bands: int, dense: int, hidden: int, layers: int):
+        super().__init__()
+        self.n_features = n_features
+        self.n_bands = n_bands
+        self.dense = dense
+        self.hidden = hidden
+        self.layers = layers
+        self.register_buffer("feature_mean", torch.zeros(n_features))
+        self.register_buffer("feature_std", torch.ones(n_features))
+        self.input = nn.Linear(n_features, dense)
+        self.gru = nn.GRU(dense, hidden, num_layers=layers, batch_first=True)
+        self.gain = nn.Linear(hidden, n_bands)
+        self.vad = nn.Linear(hidden, 1)
+
+    def config(self) -> Dict[str, int]:
+        return dict(n_features=self.n_features, n_bands=self.n_bands, dense=self.dense,
+                    hidden=self.hidden, layers=self.layers)
+
+    def set_normalisation(self, mean, std) -> None:
+        mean = torch.as_tensor(np.asarray(mean), dtype=torch.float32)
+        std = torch.as_tensor(np.asarray(std), dtype=torch.float32).clamp_min(STD_FLOOR)
+        self.feature_mean.copy_(mean)
+        self.feature_std.copy_(std)
+
+    def forward_logits(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None
+                       ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Like forward, but returns the pre-sigmoid logits (for numerically stable losses)."""
+        x = (features - self.feature_mean) / self.feature_std
+        x = torch.tanh(self.input(x))
+        y, h = self.gru(x, h0)
+        return self.gain(y), self.vad(y), h
+
+    def forward(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        gain_logits, vad_logits, h = self.forward_logits(features, h0)
+        return torch.sigmoid(gain_logits), torch.sigmoid(vad_logits), h
+
+
+def _f32(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().to(device="cpu", dtype=torch.float32).contiguous().clone()
+
+
+def model_tensors(model: QuellNet) -> Dict[str, torch.Tensor]:
+    """The FORMATS.md tensor dict of a model (float32, contiguous, CPU)."""
+    t = {
+        "feature_mean": _f32(model.feature_mean),
+        "feature_std": _f32(model.feature_std),
+        "input.weight": _f32(model.input.weight),
+        "input.bias": _f32(model.input.bias),
+        "gain.weight": _f32(model.gain.weight),
+        "gain.bias": _f32(model.gain.bias),
+        "vad.weight": _f32(model.vad.weight),
+        "vad.bias": _f32(model.vad.bias),
+    }
+    for l in range(model.layers):
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            t[f"gru.{l}.{kind}"] = _f32(getattr(model.gru, f"{kind}_l{l}"))
+    return t
+
+
+def build_metadata(model: QuellNet, name: str, description: str, band_edges_hz,
+                   sample_rate: int = 48000, hop: int = 240, fft: int = 480,
+                   feature_version: int = 1) -> Dict[str, str]:
+    edges = [float(e) for e in band_edges_hz]
+    if len(edges) != model.n_bands + 1:
+        raise ValueError(f"band_edges_hz has {len(edges)} values, expected n_bands+1 = {model.n_bands + 1}")
+    return {
+        "architecture": ARCHITECTURE,
+        "version": FORMAT_VERSION,
+        "feature_version": str(int(feature_version)),
+        "name": str(name),
+        "description": str(description),
+        "sample_rate": str(int(sample_rate)),
+        "hop": str(int(hop)),
+        "fft": str(int(fft)),
+        "n_features": str(model.n_features),
+        "n_bands": str(model.n_bands),
+        "band_edges_hz": json.dumps(edges),
+        "dense": str(model.dense),
+        "gru_hidden": str(model.hidden),
+        "gru_layers": str(model.layers),
+    }
+
+
+REQUIRED_METADATA = ("architecture", "version", "feature_version", "name", "description", "sample_rate",
+                     "hop", "fft", "n_features", "n_bands", "band_edges_hz", "dense", "gru_hidden",
+                     "gru_layers")
+
+
+def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str]) -> None:
+    """Write the model as FORMATS.md describes. `metadata` must hold every required key (see
+    `build_metadata`); all values are converted to strings."""
+    from safetensors.torch import save_file
+
+    meta = {str(k): str(v) for k, v in metadata.items()}
+    missing = [k for k in REQUIRED_METADATA if k not in meta]
+    if missing:
+        raise ValueError(f"metadata lacks {missing}")
+    save_file(model_tensors(model), path, metadata=meta)
+    os.chmod(path, 0o644)  # safetensors creates files 0600
+
+
+def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
+    """Load a model file; sizes come from the tensor shapes and are checked against the metadata."""
+    from safetensors import safe_open
+
+    with safe_open(path, framework="pt") as f:
+        meta = dict(f.metadata() or {})
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    if meta.get("architecture") != ARCHITECTURE:
+        raise ValueError(f"{path}: architecture {meta.get('architecture')!r}, expected {ARCHITECTURE!r}")
+    dense, n_features = tensors["input.weight"].shape
+    n_bands, hidden = tensors["gain.weight"].shape
+    layers = 0
+    while f"gru.{layers}.weight_ih" in tensors:
+        layers += 1
+    model = QuellNet(n_features, n_bands, dense, hidden, layers)
+    expected = model_tensors(model)
+    if set(expected) != set(tensors):
+        raise ValueError(f"{path}: tensor names differ: extra {sorted(set(tensors) - set(expected))}, "
+                         f"missing {sorted(set(expected) - set(tensors))}")
+    for k, v in expected.items():
+        if tuple(tensors[k].shape) != tuple(v.shape) or tensors[k].dtype != torch.float32:
+            raise ValueError(f"{path}: {k} is {tensors[k].dtype} {tuple(tensors[k].shape)}, "
+                             f"expected float32 {tuple(v.shape)}")
+    for key, val in (("n_features", n_features), ("n_bands", n_bands), ("dense", dense),
+                     ("gru_hidden", hidden), ("gru_layers", layers)):
+        if key in meta and int(meta[key]) != val:
+            raise ValueError(f"{path}: metadata {key}={meta[key]} but tensors say {val}")
+    with torch.no_grad():
+        model.feature_mean.copy_(tensors["feature_mean"])
+        model.feature_std.copy_(tensors["feature_std"])
+        model.input.weight.copy_(tensors["input.weight"])
+        model.input.bias.copy_(tensors["input.bias"])
+        model.gain.weight.copy_(tensors["gain.weight"])
+        model.gain.bias.copy_(tensors["gain.bias"])
+        model.vad.weight.copy_(tensors["vad.weight"])
+        model.vad.bias.copy_(tensors["vad.bias"])
+        for l in range(layers):
+            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(model.gru, f"{kind}_l{l}").copy_(tensors[f"gru.{l}.{kind}"])
+    model.eval()
+    return model, meta
+
+
+@torch.no_grad()
+def run_from_zero(model: QuellNet, features: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Run the model in float32 over raw features [T,F] from a zero hidden state -> (gains [T,B], vad [T,1])."""
+    model = model.eval().float()
+    x = torch.from_numpy(np.array(features, dtype=np.float32, copy=True))[None]
+    gains, vad, _ = model(x)
+    return gains[0].numpy().astype(np.float32), vad[0].numpy().astype(np.float32)
+
+
+def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Frame-by-frame float64 implementation of the FORMATS.md equations, independent of torch.nn:
+    used to check that a written file means what the torch model computed."""
+    t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
+    layers = 0
+    while f"gru.{layers}.weight_ih" in t:
+        layers += 1
+    H = t["gru.0.weight_hh"].shape[1]
+    h = [np.zeros(H) for _ in range(layers)]
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))
+    gains, vad = [], []
+    for f in np.asarray(features, dtype=np.float64):
+        x = np.tanh(t["input.weight"] @ ((f - t["feature_mean"]) / t["feature_std"]) + t["input.bias"])
+        for l in range(layers):
+            gi = t[f"gru.{l}.weight_ih"] @ x + t[f"gru.{l}.bias_ih"]
+            gh = t[f"gru.{l}.weight_hh"] @ h[l] + t[f"gru.{l}.bias_hh"]
+            r = sig(gi[:H] + gh[:H])
+            z = sig(gi[H:2 * H] + gh[H:2 * H])
+            n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+            h[l] = (1 - z) * n + z * h[l]
+            x = h[l]
+        gains.append(sig(t["gain.weight"] @ x + t["gain.bias"]))
+        vad.append(sig(t["vad.weight"] @ x + t["vad.bias"]))
+    return np.array(gains), np.array(vad)
+
+
+def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np.ndarray, vad: np.ndarray) -> None:
+    from safetensors.numpy import save_file
+
+    save_file({
+        "features": np.ascontiguousarray(features, dtype=np.float32),
+        "gains": np.ascontiguousarray(gains, dtype=np.float32),
+        "vad": np.ascontiguousarray(vad, dtype=np.float32).reshape(-1, 1),
+    }, path, metadata={"model": model_rel_path})
+    os.chmod(path, 0o644)
+
+
+def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
+    """Reload a model file + parity fixture, rerun both torch and the numpy reference, return the max
+    abs difference (raises if >= tol)."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    model, _ = load_safetensors(model_path)
+    par = load_file(parity_path)
+    with safe_open(parity_path, framework="np") as f:
+        pmeta = f.metadata() or {}
+    if "model" not in pmeta:
+        raise ValueError(f"{parity_path}: no 'model' metadata")
+    g, v = run_from_zero(model, par["features"])
+    tensors = load_file(model_path)
+    rg, rv = reference_numpy(tensors, par["features"])
+    err = max(np.abs(g - par["gains"]).max(), np.abs(v - par["vad"]).max(),
+              np.abs(rg - par["gains"]).max(), np.abs(rv - par["vad"]).max())
+    if not err < tol:
+        raise AssertionError(f"parity check failed: max |diff| = {err:.3g} >= {tol}")
+    return float(err)
+
+
+def count_parameters(model: QuellNet) -> int:
+    return sum(p.numel() for p in model.parameters())

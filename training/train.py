@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""Train QuellNet on feature dumps written by `quell dump-features` (see FORMATS.md).
+
+Streaming training: the (concatenated) frame stream is cut into `--batch` contiguous lanes (a random
+rotation of the stream each epoch); each lane is read in consecutive chunks of `--seq` frames and the
+GRU hidden state is carried (detached) from one chunk to the next, reset at every epoch start (and, with
+a small probability per lane and chunk, `--reset-prob`, so the model also learns to start from zero).
+
+Training stops after `--minutes` of wall-clock time and writes OUT/last.pt (+ OUT/best.pt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as Fnn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quell_model import QuellNet, count_parameters  # noqa: E402
+
+META_KEYS_MUST_MATCH = ("n_features", "n_bands", "band_edges_hz", "sample_rate", "hop", "fft",
+                        "feature_version")
+
+
+# ----------------------------------------------------------------------------------------------- data
+class Stream:
+    """Several feature dumps concatenated into one circular frame stream, memory-mapped."""
+
+    def __init__(self, dirs: List[str]):
+        if not dirs:
+            raise ValueError("no data directories")
+        self.meta = None
+        self.parts = []
+        for d in dirs:
+            with open(os.path.join(d, "meta.json")) as f:
+                meta = json.load(f)
+            if self.meta is None:
+                self.meta = meta
+            else:
+                for k in META_KEYS_MUST_MATCH:
+                    if meta.get(k) != self.meta.get(k):
+                        raise ValueError(f"{d}: meta.json {k}={meta.get(k)!r} differs from "
+                                         f"{dirs[0]}: {self.meta.get(k)!r}")
+            feats = np.load(os.path.join(d, "features.npy"), mmap_mode="r")
+            targs = np.load(os.path.join(d, "targets.npy"), mmap_mode="r")
+            vad = np.load(os.path.join(d, "vad.npy"), mmap_mode="r")
+            T = feats.shape[0]
+            F, B = int(meta["n_features"]), int(meta["n_bands"])
+            if feats.shape != (T, F) or targs.shape != (T, B) or vad.shape != (T,):
+                raise ValueError(f"{d}: shapes features {feats.shape}, targets {targs.shape}, vad {vad.shape} "
+                                 f"do not match meta (F={F}, B={B})")
+            for name, a in (("features", feats), ("targets", targs), ("vad", vad)):
+                if a.dtype != np.float32:
+                    raise ValueError(f"{d}: {name}.npy is {a.dtype}, expected float32")
+            if "frames" in meta and int(meta["frames"]) != T:
+                print(f"warning: {d}: meta frames={meta['frames']} but features.npy has {T}", flush=True)
+            if T > 0:
+                self.parts.append((feats, targs, vad))
+        self.lengths = np.array([p[0].shape[0] for p in self.parts], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)])
+        self.total = int(self.offsets[-1])
+        if self.total == 0:
+            raise ValueError("data directories hold no frames")
+        self.n_features = int(self.meta["n_features"])
+        self.n_bands = int(self.meta["n_bands"])
+
+    def read(self, start: int, n: int):
+        """Frames [start, start+n) of the circular stream -> (features [n,F], targets [n,B], vad [n])."""
+        fs, ts, vs = [], [], []
+        pos = start % self.total
+        left = n
+        while left > 0:
+            i = int(np.searchsorted(self.offsets, pos, side="right") - 1)
+            local = pos - int(self.offsets[i])
+            take = min(left, int(self.lengths[i]) - local)
+            f, t, v = self.parts[i]
+            fs.append(f[local:local + take])
+            ts.append(t[local:local + take])
+            vs.append(v[local:local + take])
+            left -= take
+            pos = (pos + take) % self.total
+        if len(fs) == 1:
+            return np.array(fs[0]), np.array(ts[0]), np.array(vs[0])
+        return np.concatenate(fs), np.concatenate(ts), np.concatenate(vs)
+
+    def batch(self, starts, n: int):
+        rows = [self.read(int(s), n) for s in starts]
+        f = torch.from_numpy(np.stack([r[0] for r in rows]))
+        t = torch.from_numpy(np.stack([r[1] for r in rows]))
+        v = torch.from_numpy(np.stack([r[2] for r in rows]))[..., None]
+        return f, t, v
+
+    def feature_stats(self, max_frames: int, rng: np.random.Generator):
+        """Mean/std of the features over a random subsample of frames (float64)."""
+        n = min(max_frames, self.total)
+        idx = np.sort(rng.choice(self.total, size=n, replace=False)) if n < self.total else np.arange(self.total)
+        s = np.zeros(self.n_features)
+        s2 = np.zeros(self.n_features)
+        for i, (f, _, _) in enumerate(self.parts):
+            lo, hi = self.offsets[i], self.offsets[i + 1]
+            sel = idx[(idx >= lo) & (idx < hi)] - lo
+            if sel.size:
+                x = np.asarray(f[sel], dtype=np.float64)
+                s += x.sum(0)
+                s2 += (x * x).sum(0)
+        mean = s / n
+        std = np.sqrt(np.maximum(s2 / n - mean * mean, 0.0))
+        return mean, std
+
+
+# ----------------------------------------------------------------------------------------------- loss
+def loss_terms(gain_logits, vad_logits, targets, vad_targets, args):
+    """Masked sums -> dict of (sum, count) pairs. Frames/bands with target < 0 are ignored."""
+    gmask = (targets >= 0).to(gain_logits.dtype)
+    g = torch.sigmoid(gain_logits)
+    sg = torch.sqrt(g.clamp_min(1e-8))
+    st = torch.sqrt(targets.clamp(0.0, 1.0))
+    d = sg - st
+    per = d * d + args.quartic * (d * d) ** 2 + args.over_suppress * torch.relu(-d) ** 2
+    vmask = (vad_targets >= 0).to(vad_logits.dtype)
+    bce = Fnn.binary_cross_entropy_with_logits(vad_logits, vad_targets.clamp(0.0, 1.0), reduction="none")
+    return {
+        "gain": ((per * gmask).sum(), gmask.sum()),
+        "vad": ((bce * vmask).sum(), vmask.sum()),
+        "mse": ((d * d * gmask).sum(), gmask.sum()),  # plain compressed-gain MSE, for reporting
+    }
+
+
+def combine(terms, args):
+    gs, gc = terms["gain"]
+    vs, vc = terms["vad"]
+    gl = gs / torch.clamp(gc, min=1.0)
+    vl = vs / torch.clamp(vc, min=1.0)
+    return gl + args.vad_weight * vl, gl, vl
+
+
+# ------------------------------------------------------------------------------------------- helpers
+class Logger:
+    def __init__(self, path: str):
+        self.f = open(path, "a", buffering=1)
+
+    def __call__(self, msg: str):
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        self.f.write(line + "\n")
+        self.f.flush()
+
+
+def lr_at(step: int, frac: float, args) -> float:
+    warm = min(1.0, (step + 1) / max(1, args.warmup))
+    frac = min(max(frac, 0.0), 1.0)
+    cos = args.min_lr_frac + (1.0 - args.min_lr_frac) * 0.5 * (1.0 + math.cos(math.pi * frac))
+    return args.lr * warm * cos
+
+
+@torch.no_grad()
+def evaluate(model: QuellNet, stream: Stream, args) -> dict:
+    """Streaming loss over (at most --val-max-frames of) the validation dump, from zero state."""
+    model.eval()
+    frames = min(stream.total, args.val_max_frames)
+    lanes = max(1, min(args.batch, frames // args.seq))
+    lane_len = frames // lanes
+    n_chunks = max(1, lane_len // args.seq)
+    seq = min(args.seq, lane_len)
+    starts = np.arange(lanes) * lane_len
+    acc = {k: [0.0, 0.0] for k in ("gain", "vad", "mse")}
+    h = None
+    for k in range(n_chunks):
+        f, t, v = (a.to(args.device) for a in stream.batch(starts + k * seq, seq))
+        gl, vl, h = model.forward_logits(f, h)
+        for name, (s, c) in loss_terms(gl, vl, t, v, args).items():
+            acc[name][0] += float(s)
+            acc[name][1] += float(c)
+    model.train()
+    g = acc["gain"][0] / max(acc["gain"][1], 1.0)
+    vv = acc["vad"][0] / max(acc["vad"][1], 1.0)
+    return {"loss": g + args.vad_weight * vv, "gain": g, "vad": vv,
+            "mse": acc["mse"][0] / max(acc["mse"][1], 1.0), "frames": lanes * n_chunks * seq}
+
+
+def checkpoint(model, opt, meta, args, extra: dict) -> dict:
+    return {
+        "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "optimizer": opt.state_dict(),
+        "config": model.config(),
+        "n_features": int(meta["n_features"]),
+        "n_bands": int(meta["n_bands"]),
+        "band_edges_hz": [float(x) for x in meta["band_edges_hz"]],
+        "meta": {k: meta[k] for k in ("sample_rate", "hop", "fft", "feature_version") if k in meta},
+        "args": vars(args),
+        **extra,
+    }
+
+
+def save_atomic(obj, path: str):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------- main
+def main(argv: Optional[List[str]] = None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", nargs="+", required=True, help="feature dump dir(s); streams are concatenated")
+    ap.add_argument("--val", default=None, help="dev feature dump dir for validation loss (optional)")
+    ap.add_argument("--out", required=True, help="output dir: last.pt, best.pt, log.txt")
+    ap.add_argument("--dense", type=int, default=128)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=32, help="number of parallel lanes")
+    ap.add_argument("--seq", type=int, default=400, help="frames per chunk (400 = 2 s)")
+    ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.05, help="cosine decays lr to lr*this at the end")
+    ap.add_argument("--warmup", type=int, default=100, help="linear lr warm-up steps")
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quartic", type=float, default=4.0, help="weight of |d|^4, d = sqrt(g)-sqrt(t)")
+    ap.add_argument("--over-suppress", type=float, default=0.5,
+                    help="extra weight of d^2 where g < t (speech damage costs more than residual noise)")
+    ap.add_argument("--vad-weight", type=float, default=0.05)
+    ap.add_argument("--reset-prob", type=float, default=0.01,
+                    help="probability per lane and chunk of zeroing the carried hidden state")
+    ap.add_argument("--stats-frames", type=int, default=200_000, help="frames subsampled for mean/std")
+    ap.add_argument("--log-every", type=int, default=20, help="steps between train-loss log lines")
+    ap.add_argument("--val-minutes", type=float, default=5.0, help="minutes between validations/checkpoints")
+    ap.add_argument("--val-max-frames", type=int, default=240_000, help="cap on validation frames (20 min)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (0 = torch default). 1 is fastest for this small GRU on a shared "
+                         "2-core box: with more, OpenMP spin-waits under contention and steps get ~10x slower")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    args = ap.parse_args(argv)
+
+    os.makedirs(args.out, exist_ok=True)
+    log = Logger(os.path.join(args.out, "log.txt"))
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    train = Stream(args.data)
+    meta = train.meta
+    val = Stream([args.val]) if args.val else None
+    if val is not None:
+        for k in META_KEYS_MUST_MATCH:
+            if val.meta.get(k) != meta.get(k):
+                raise SystemExit(f"--val meta.json {k} differs from the training data")
+    log(f"args: {json.dumps(vars(args))}")
+    log(f"train: {train.total} frames ({train.total * meta['hop'] / meta['sample_rate'] / 3600:.2f} h) "
+        f"from {len(train.parts)} dump(s); F={train.n_features} B={train.n_bands}"
+        + (f"; val: {val.total} frames" if val else ""))
+
+    lane_len = train.total // args.batch
+    n_chunks = lane_len // args.seq
+    if n_chunks < 1:
+        raise SystemExit(f"not enough data: {train.total} frames < batch*seq = {args.batch * args.seq}")
+
+    model = QuellNet(train.n_features, train.n_bands, args.dense, args.hidden, args.layers)
+    mean, std = train.feature_stats(args.stats_frames, rng)
+    model.set_normalisation(mean, std)
+    model.to(args.device)
+    log(f"model: {model.config()} params={count_parameters(model)}; "
+        f"feature mean range [{mean.min():.3g}, {mean.max():.3g}], std range [{std.min():.3g}, {std.max():.3g}]")
+
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    budget = args.minutes * 60.0
+    t0 = time.time()
+    next_val = t0 + args.val_minutes * 60.0
+    step, epoch = 0, 0
+    best = float("inf")
+    last_val = None
+    run = {"loss": 0.0, "gain": 0.0, "vad": 0.0, "n": 0, "t": 0.0}
+    model.train()
+
+    def save(final: bool):
+        nonlocal best, last_val
+        extra = {"step": step, "epoch": epoch, "elapsed_s": time.time() - t0}
+        if val is not None:
+            r = evaluate(model, val, args)
+            last_val = r
+            log(f"val  step {step:6d} loss {r['loss']:.5f} gain {r['gain']:.5f} mse {r['mse']:.5f} "
+                f"vad {r['vad']:.4f} ({r['frames']} frames)")
+            extra["val"] = r
+        ck = checkpoint(model, opt, meta, args, extra)
+        save_atomic(ck, os.path.join(args.out, "last.pt"))
+        score = last_val["loss"] if val is not None else -step
+        if val is None or score < best:
+            best = score
+            save_atomic(ck, os.path.join(args.out, "best.pt"))
+            if val is not None:
+                log(f"new best val loss {score:.5f} -> best.pt")
+        if final:
+            log(f"saved {os.path.join(args.out, 'last.pt')} (step {step}, {extra['elapsed_s'] / 60:.1f} min)")
+
+    done = False
+    try:
+        while not done:
+            epoch += 1
+            shift = int(rng.integers(train.total))
+            starts = (shift + np.arange(args.batch) * lane_len) % train.total
+            h = None
+            for k in range(n_chunks):
+                now = time.time()
+                if now - t0 >= budget:
+                    done = True
+                    break
+                f, t, v = (a.to(args.device) for a in train.batch(starts + k * args.seq, args.seq))
+                if h is not None and args.reset_prob > 0:
+                    keep = torch.from_numpy((rng.random(args.batch) >= args.reset_prob).astype(np.float32))
+                    keep = keep.to(args.device)
+                    h = h * keep[None, :, None]
+                for g in opt.param_groups:
+                    g["lr"] = lr_at(step, (now - t0) / budget, args)
+                gl, vl, h = model.forward_logits(f, h)
+                h = h.detach()
+                loss, gloss, vloss = combine(loss_terms(gl, vl, t, v, args), args)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+                opt.step()
+                step += 1
+                run["loss"] += loss.item()
+                run["gain"] += gloss.item()
+                run["vad"] += vloss.item()
+                run["n"] += 1
+                run["t"] += time.time() - now
+                if step % args.log_every == 0:
+                    n = run["n"]
+                    log(f"train step {step:6d} ep {epoch} loss {run['loss'] / n:.5f} gain {run['gain'] / n:.5f} "
+                        f"vad {run['vad'] / n:.4f} gnorm {float(gnorm):.3f} lr {opt.param_groups[0]['lr']:.2e} "
+                        f"{run['t'] / n:.3f} s/step elapsed {(time.time() - t0) / 60:.1f} min")
+                    run = {"loss": 0.0, "gain": 0.0, "vad": 0.0, "n": 0, "t": 0.0}
+                if time.time() >= next_val:
+                    save(final=False)
+                    next_val = time.time() + args.val_minutes * 60.0
+    except KeyboardInterrupt:
+        log("interrupted: saving")
+    save(final=True)
+
+
+if __name__ == "__main__":
+    main()
