@@ -7,7 +7,7 @@ mod instance;
 mod params;
 
 pub use instance::ModelInstance;
-pub use params::EngineParams;
+pub use params::{EngineParams, MAX_STRENGTH_DB};
 
 use realfft::num_complex::Complex;
 

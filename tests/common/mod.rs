@@ -1,0 +1,68 @@
+#![allow(dead_code)]
+//! Signals and engines shared by the integration tests.
+
+use quell::engine::{Engine, EngineParams, ModelInstance};
+use quell::model::{ModelWeights, bundled};
+use std::sync::Arc;
+
+pub fn default_weights() -> Arc<ModelWeights> {
+    Arc::new(bundled::load(bundled::default_model().name).expect("default model loads"))
+}
+
+pub fn engine(rate: f32, channels: usize, params: EngineParams) -> Engine {
+    let inst = ModelInstance::new(default_weights(), rate, channels).expect("instance");
+    Engine::new(Box::new(inst), params)
+}
+
+/// Deterministic noise-like test signal.
+pub fn noise(n: usize, seed: u64, amp: f32) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * amp
+        })
+        .collect()
+}
+
+/// Voiced, syllable-modulated harmonic signal: speech-like enough to exercise the model.
+pub fn voiced(n: usize, rate: f32, amp: f32) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / rate;
+            let f0 = 140.0 + 20.0 * (2.0 * std::f32::consts::PI * 0.7 * t).sin();
+            let env = (0.5 - 0.5 * (2.0 * std::f32::consts::PI * 3.0 * t).cos()).powi(2);
+            let mut x = 0.0;
+            for h in 1..20 {
+                let f = f0 * h as f32;
+                if f > rate / 2.0 {
+                    break;
+                }
+                x += (2.0 * std::f32::consts::PI * f * t).sin() / h as f32;
+            }
+            amp * env * x
+        })
+        .collect()
+}
+
+/// Run whole signals through an engine in fixed blocks.
+pub fn run(engine: &mut Engine, input: &[Vec<f32>], block: usize) -> Vec<Vec<f32>> {
+    let mut out: Vec<Vec<f32>> = input.to_vec();
+    let n = input[0].len();
+    let mut pos = 0;
+    while pos < n {
+        let len = block.min(n - pos);
+        let mut slices: Vec<&mut [f32]> = out.iter_mut().map(|c| &mut c[pos..pos + len]).collect();
+        engine.process(&mut slices);
+        pos += len;
+    }
+    out
+}
+
+pub fn rms(x: &[f32]) -> f32 {
+    (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}

@@ -1,0 +1,266 @@
+//! Engine behaviour every front end relies on: block-size independence, causality, exact latency,
+//! stereo handling, recovery from bad input, reset.
+
+mod common;
+
+use common::*;
+use quell::engine::EngineParams;
+
+fn full() -> EngineParams {
+    EngineParams::default()
+}
+
+#[test]
+fn output_is_bit_identical_for_any_block_partition() {
+    let rate = 48_000.0;
+    let n = 48_000 * 2;
+    let input = vec![
+        voiced(n, rate, 0.3)
+            .iter()
+            .zip(noise(n, 1, 0.05))
+            .map(|(a, b)| a + b)
+            .collect::<Vec<f32>>(),
+        noise(n, 2, 0.1),
+    ];
+    let reference = run(&mut engine(rate, 2, full()), &input, 480);
+    // Sizes from 1 to 8192, changing every call.
+    let mut e = engine(rate, 2, full());
+    let mut out = input.clone();
+    let mut pos = 0;
+    let mut seed = 12345u64;
+    while pos < n {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let len = match (seed >> 33) % 4 {
+            0 => 1,
+            1 => 1 + ((seed >> 40) % 64) as usize,
+            2 => 1 + ((seed >> 40) % 8192) as usize,
+            _ => 8192,
+        }
+        .min(n - pos);
+        let mut slices: Vec<&mut [f32]> = out.iter_mut().map(|c| &mut c[pos..pos + len]).collect();
+        e.process(&mut slices);
+        pos += len;
+    }
+    for c in 0..2 {
+        assert!(
+            reference[c] == out[c],
+            "channel {c} differs between partitions"
+        );
+    }
+    // Empty blocks are allowed and change nothing.
+    e.process(&mut [&mut [][..], &mut [][..]]);
+}
+
+#[test]
+fn changing_future_input_never_changes_past_output() {
+    let rate = 48_000.0;
+    let n = 24_000;
+    let a = vec![voiced(n, rate, 0.3)];
+    let mut b = a.clone();
+    let cut = 10_000;
+    for (x, y) in b[0][cut..].iter_mut().zip(noise(n - cut, 9, 0.5)) {
+        *x = y;
+    }
+    let oa = run(&mut engine(rate, 1, full()), &a, 333);
+    let ob = run(&mut engine(rate, 1, full()), &b, 333);
+    assert_eq!(
+        oa[0][..cut],
+        ob[0][..cut],
+        "output before the change must not move"
+    );
+    assert!(
+        oa[0][cut..] != ob[0][cut..],
+        "the change must show up afterwards"
+    );
+}
+
+#[test]
+fn impulse_comes_out_exactly_at_the_reported_latency_with_strength_zero() {
+    for rate in [
+        16_000.0, 22_050.0, 32_000.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0,
+    ] {
+        let params = EngineParams {
+            strength_db: 0.0,
+            ..full()
+        };
+        let mut e = engine(rate, 1, params);
+        let latency = e.latency();
+        assert!(latency as f32 / rate <= 0.0101, "{rate}: latency {latency}");
+        let n = latency * 4 + 3000;
+        let mut x = vec![0.0; n];
+        let at = 1234;
+        x[at] = 1.0;
+        let out = run(&mut e, &[x], 100);
+        let (peak_i, peak) = out[0].iter().enumerate().fold((0, 0.0f32), |m, (i, v)| {
+            if v.abs() > m.1 { (i, v.abs()) } else { m }
+        });
+        assert_eq!(peak_i, at + latency, "rate {rate}");
+        assert!((peak - 1.0).abs() < 1e-4, "rate {rate}: peak {peak}");
+        let rest: f32 = out[0]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != peak_i)
+            .map(|(_, v)| v.abs())
+            .fold(0.0, f32::max);
+        assert!(rest < 1e-4, "rate {rate}: residue {rest}");
+    }
+}
+
+#[test]
+fn zero_strength_is_transparent_for_any_signal() {
+    let rate = 44_100.0;
+    let params = EngineParams {
+        strength_db: 0.0,
+        ..full()
+    };
+    let mut e = engine(rate, 1, params);
+    let lat = e.latency();
+    let x = noise(20_000, 3, 0.5);
+    let out = run(&mut e, &[x.clone()], 512);
+    for i in lat + 1000..x.len() {
+        assert!((out[0][i] - x[i - lat]).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn stereo_channels_are_independent_without_link() {
+    let rate = 48_000.0;
+    let n = 20_000;
+    let l: Vec<f32> = voiced(n, rate, 0.3)
+        .iter()
+        .zip(noise(n, 4, 0.05))
+        .map(|(a, b)| a + b)
+        .collect();
+    let r = noise(n, 5, 0.2);
+    let stereo = run(&mut engine(rate, 2, full()), &[l.clone(), r.clone()], 256);
+    let mono_l = run(&mut engine(rate, 1, full()), &[l], 256);
+    let mono_r = run(&mut engine(rate, 1, full()), &[r], 256);
+    assert_eq!(stereo[0], mono_l[0]);
+    assert_eq!(stereo[1], mono_r[0]);
+}
+
+#[test]
+fn stereo_link_applies_one_mask_to_both_channels() {
+    let rate = 48_000.0;
+    let n = 20_000;
+    let l: Vec<f32> = voiced(n, rate, 0.3)
+        .iter()
+        .zip(noise(n, 6, 0.05))
+        .map(|(a, b)| a + b)
+        .collect();
+    // R is a scaled copy of L: with one shared mask, the outputs keep exactly that ratio.
+    let r: Vec<f32> = l.iter().map(|x| 0.25 * x).collect();
+    let linked = run(
+        &mut engine(
+            rate,
+            2,
+            EngineParams {
+                stereo_link: true,
+                ..full()
+            },
+        ),
+        &[l.clone(), r.clone()],
+        256,
+    );
+    for (a, b) in linked[0].iter().zip(&linked[1]) {
+        assert!((0.25 * a - b).abs() < 1e-5);
+    }
+    // And the linked mask uses both channels: differs from processing L alone when R differs.
+    let other = noise(n, 7, 0.3);
+    let linked2 = run(
+        &mut engine(
+            rate,
+            2,
+            EngineParams {
+                stereo_link: true,
+                ..full()
+            },
+        ),
+        &[l.clone(), other],
+        256,
+    );
+    let alone = run(&mut engine(rate, 1, full()), &[l], 256);
+    assert!(linked2[0] != alone[0]);
+}
+
+#[test]
+fn nan_inf_and_absurd_input_never_make_output_non_finite_and_state_recovers() {
+    let rate = 48_000.0;
+    let n = rate as usize * 4;
+    let clean: Vec<f32> = voiced(n, rate, 0.2)
+        .iter()
+        .zip(noise(n, 8, 0.02))
+        .map(|(a, b)| a + b)
+        .collect();
+    let mut bad = clean.clone();
+    let (b0, b1) = (rate as usize / 2, rate as usize);
+    for (i, x) in bad[b0..b1].iter_mut().enumerate() {
+        *x = match i % 4 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            _ => 1e30,
+        };
+    }
+    let mut reference_in = clean.clone();
+    reference_in[b0..b1].fill(0.0);
+    let out = run(&mut engine(rate, 1, full()), &[bad], 512);
+    assert!(out[0].iter().all(|x| x.is_finite()), "non-finite output");
+    let reference = run(&mut engine(rate, 1, full()), &[reference_in], 512);
+    // One second after the bad input stops, output matches a run that never saw it.
+    let from = b1 + rate as usize + 480;
+    let diff: Vec<f32> = out[0][from..]
+        .iter()
+        .zip(&reference[0][from..])
+        .map(|(a, b)| a - b)
+        .collect();
+    let rel = rms(&diff) / rms(&reference[0][from..]).max(1e-9);
+    assert!(
+        rel < 0.01,
+        "state did not recover: relative difference {rel}"
+    );
+}
+
+#[test]
+fn reset_clears_all_state() {
+    let rate = 48_000.0;
+    let x = vec![
+        voiced(30_000, rate, 0.3)
+            .iter()
+            .zip(noise(30_000, 10, 0.1))
+            .map(|(a, b)| a + b)
+            .collect::<Vec<f32>>(),
+    ];
+    let mut e = engine(rate, 1, full());
+    let first = run(&mut e, &x, 700);
+    e.reset();
+    let second = run(&mut e, &x, 700);
+    assert_eq!(first, second);
+}
+
+#[test]
+fn model_swap_keeps_output_finite_and_rejects_mismatched_instances() {
+    use quell::engine::ModelInstance;
+    let rate = 48_000.0;
+    let mut e = engine(rate, 1, full());
+    let x = vec![noise(10_000, 11, 0.2)];
+    run(&mut e, &x, 256);
+    let same = ModelInstance::new(default_weights(), rate, 1).unwrap();
+    assert!(e.swap_model(Box::new(same)).is_ok());
+    let wrong_rate = ModelInstance::new(default_weights(), 44_100.0, 1).unwrap();
+    assert!(e.swap_model(Box::new(wrong_rate)).is_err());
+    let wrong_channels = ModelInstance::new(default_weights(), rate, 2).unwrap();
+    assert!(e.swap_model(Box::new(wrong_channels)).is_err());
+    let out = run(&mut e, &x, 256);
+    assert!(out[0].iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn odd_sample_rates_are_rejected_or_handled() {
+    assert!(quell::engine::ModelInstance::new(default_weights(), 0.0, 1).is_err());
+    assert!(quell::engine::ModelInstance::new(default_weights(), f32::NAN, 1).is_err());
+    // An unusual but valid rate works.
+    let mut e = engine(11_025.0, 1, full());
+    let out = run(&mut e, &[noise(5000, 12, 0.1)], 77);
+    assert!(out[0].iter().all(|v| v.is_finite()));
+}

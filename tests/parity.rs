@@ -1,0 +1,81 @@
+//! The Rust network gives the PyTorch network's outputs on the same stored input (fixtures written by
+//! training/export.py and training/make_tiny_fixture.py).
+
+use quell::model::{ModelWeights, NetState};
+use safetensors::SafeTensors;
+use std::path::Path;
+
+fn f32s(st: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
+    let t = st
+        .tensor(name)
+        .unwrap_or_else(|_| panic!("fixture lacks {name}"));
+    let v = t
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (t.shape().to_vec(), v)
+}
+
+fn check(fixture: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(root.join(fixture)).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let model_path = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("model"))
+        .expect("fixture names its model")
+        .clone();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (fshape, features) = f32s(&st, "features");
+    let (gshape, gains) = f32s(&st, "gains");
+    let (_, vad) = f32s(&st, "vad");
+    let w = ModelWeights::from_file(&root.join(&model_path)).unwrap();
+    let (frames, nf) = (fshape[0], fshape[1]);
+    let nb = gshape[1];
+    assert_eq!(nf, w.n_features);
+    assert_eq!(nb, w.n_bands);
+    let mut state = NetState::new(&w);
+    let mut out = vec![0.0; nb];
+    let mut max_diff = 0.0f32;
+    for t in 0..frames {
+        let v = state.step(&w, &features[t * nf..(t + 1) * nf], &mut out);
+        for (a, b) in out.iter().zip(&gains[t * nb..(t + 1) * nb]) {
+            max_diff = max_diff.max((a - b).abs());
+        }
+        max_diff = max_diff.max((v - vad[t]).abs());
+    }
+    assert!(
+        max_diff < 1e-4,
+        "{fixture}: max |rust - torch| = {max_diff}"
+    );
+    eprintln!("{fixture}: {frames} frames, max |rust - torch| = {max_diff:e}");
+}
+
+#[test]
+fn tiny_random_model_matches_pytorch() {
+    check("tests/fixtures/parity_tiny_random.safetensors");
+}
+
+#[test]
+fn every_shipped_model_has_a_matching_parity_fixture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for m in quell::model::bundled::BUNDLED {
+        let fixture = format!("tests/fixtures/parity_{}.safetensors", m.name);
+        if root.join(&fixture).exists() {
+            check(&fixture);
+            checked += 1;
+        } else {
+            // The only model allowed without a fixture is an untrained placeholder.
+            let w = ModelWeights::from_bytes(m.bytes).unwrap();
+            assert!(
+                w.description.contains("UNTRAINED"),
+                "model {} has no parity fixture",
+                m.name
+            );
+        }
+    }
+    eprintln!("checked {checked} shipped models");
+}
