@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test that needs no locally built validator: unit, engine, CLI, model files, parity, the
+# allocation check and the real-host tests (our clap-sys harness on Quell.clap, pedalboard on
+# Quell.vst3). Debug builds with `assert_process_allocs`, so any allocation in process() aborts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FEATURES="--features assert_process_allocs"
+
+echo "== build and bundle (debug, allocation checks on)"
+cargo build --lib --bins $FEATURES
+cargo xtask bundle quell $FEATURES
+
+echo "== cargo tests"
+cargo test --workspace $FEATURES
+
+echo "== host tests (pedalboard loads Quell.vst3)"
+VENV=target/host-venv
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet -r tests/host/requirements.txt
+"$VENV/bin/python" -m pytest -q tests/host
