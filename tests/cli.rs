@@ -13,8 +13,14 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn quell(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_quell")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_quell"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn write(path: &Path, spec: WavSpec, channels: &[Vec<f32>]) {
@@ -31,12 +37,29 @@ fn denoise_keeps_format_length_and_alignment_for_any_wav() {
         (48_000, 3, 32, SampleFormat::Int),
     ];
     for (rate, ch, bits, fmt) in cases {
-        let spec = WavSpec { channels: ch, sample_rate: rate, bits_per_sample: bits, sample_format: fmt };
+        let spec = WavSpec {
+            channels: ch,
+            sample_rate: rate,
+            bits_per_sample: bits,
+            sample_format: fmt,
+        };
         let n = rate as usize / 2 + 123;
-        let input: Vec<Vec<f32>> = (0..ch as u64).map(|c| common::noise(n, c + 1, 0.3)).collect();
-        let (inp, outp) = (tmp(&format!("in_{rate}_{bits}.wav")), tmp(&format!("out_{rate}_{bits}.wav")));
+        let input: Vec<Vec<f32>> = (0..ch as u64)
+            .map(|c| common::noise(n, c + 1, 0.3))
+            .collect();
+        let (inp, outp) = (
+            tmp(&format!("in_{rate}_{bits}.wav")),
+            tmp(&format!("out_{rate}_{bits}.wav")),
+        );
         write(&inp, spec, &input);
-        let (ok, err) = quell(&["denoise", inp.to_str().unwrap(), "-o", outp.to_str().unwrap(), "--strength", "0"]);
+        let (ok, err) = quell(&[
+            "denoise",
+            inp.to_str().unwrap(),
+            "-o",
+            outp.to_str().unwrap(),
+            "--strength",
+            "0",
+        ]);
         assert!(ok, "{err}");
         let a = quell::wav::read(&inp).unwrap();
         let b = quell::wav::read(&outp).unwrap();
@@ -46,7 +69,10 @@ fn denoise_keeps_format_length_and_alignment_for_any_wav() {
         let tol = if bits == 8 { 2.0 / 128.0 } else { 1e-3 };
         for c in 0..ch as usize {
             for i in 0..n {
-                assert!((a.channels[c][i] - b.channels[c][i]).abs() <= tol, "{rate}/{bits} ch{c} i{i}");
+                assert!(
+                    (a.channels[c][i] - b.channels[c][i]).abs() <= tol,
+                    "{rate}/{bits} ch{c} i{i}"
+                );
             }
         }
     }
@@ -55,28 +81,64 @@ fn denoise_keeps_format_length_and_alignment_for_any_wav() {
 #[test]
 fn bad_files_give_clear_errors() {
     let missing = tmp("does-not-exist.wav");
-    let (ok, err) = quell(&["denoise", missing.to_str().unwrap(), "-o", tmp("x.wav").to_str().unwrap()]);
-    assert!(!ok && err.contains("error:") && err.contains("does-not-exist.wav"), "{err}");
+    let (ok, err) = quell(&[
+        "denoise",
+        missing.to_str().unwrap(),
+        "-o",
+        tmp("x.wav").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("error:") && err.contains("does-not-exist.wav"),
+        "{err}"
+    );
 
     let garbage = tmp("garbage.wav");
     std::fs::write(&garbage, b"this is not a wav file at all").unwrap();
-    let (ok, err) = quell(&["denoise", garbage.to_str().unwrap(), "-o", tmp("y.wav").to_str().unwrap()]);
+    let (ok, err) = quell(&[
+        "denoise",
+        garbage.to_str().unwrap(),
+        "-o",
+        tmp("y.wav").to_str().unwrap(),
+    ]);
     assert!(!ok && err.contains("garbage.wav"), "{err}");
 
     let good = tmp("good.wav");
-    write(&good, quell::wav::float_spec(48_000, 1), &[common::noise(48_000, 1, 0.1)]);
+    write(
+        &good,
+        quell::wav::float_spec(48_000, 1),
+        &[common::noise(48_000, 1, 0.1)],
+    );
     let bytes = std::fs::read(&good).unwrap();
     let truncated = tmp("truncated.wav");
     std::fs::write(&truncated, &bytes[..30]).unwrap();
-    let (ok, err) = quell(&["denoise", truncated.to_str().unwrap(), "-o", tmp("z.wav").to_str().unwrap()]);
+    let (ok, err) = quell(&[
+        "denoise",
+        truncated.to_str().unwrap(),
+        "-o",
+        tmp("z.wav").to_str().unwrap(),
+    ]);
     assert!(!ok && err.contains("truncated.wav"), "{err}");
 
     let bad_model = tmp("bad.safetensors");
     std::fs::write(&bad_model, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}").unwrap();
-    let (ok, err) = quell(&["denoise", good.to_str().unwrap(), "-o", tmp("w.wav").to_str().unwrap(), "--model", bad_model.to_str().unwrap()]);
+    let (ok, err) = quell(&[
+        "denoise",
+        good.to_str().unwrap(),
+        "-o",
+        tmp("w.wav").to_str().unwrap(),
+        "--model",
+        bad_model.to_str().unwrap(),
+    ]);
     assert!(!ok && err.contains("not a valid safetensors"), "{err}");
 
-    let (ok, err) = quell(&["denoise", good.to_str().unwrap(), "-o", tmp("v.wav").to_str().unwrap(), "--model", "no-such-model"]);
+    let (ok, err) = quell(&[
+        "denoise",
+        good.to_str().unwrap(),
+        "-o",
+        tmp("v.wav").to_str().unwrap(),
+        "--model",
+        "no-such-model",
+    ]);
     assert!(!ok && err.contains("neither a bundled model"), "{err}");
 
     let (ok, err) = quell(&["denoise", good.to_str().unwrap()]);
@@ -91,14 +153,29 @@ fn nan_audio_in_a_float_wav_is_survived() {
     x[2000] = f32::INFINITY;
     write(&inp, quell::wav::float_spec(48_000, 1), &[x]);
     let outp = tmp("nan_out.wav");
-    let (ok, err) = quell(&["denoise", inp.to_str().unwrap(), "-o", outp.to_str().unwrap()]);
+    let (ok, err) = quell(&[
+        "denoise",
+        inp.to_str().unwrap(),
+        "-o",
+        outp.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
-    assert!(quell::wav::read(&outp).unwrap().channels[0].iter().all(|v| v.is_finite()));
+    assert!(
+        quell::wav::read(&outp).unwrap().channels[0]
+            .iter()
+            .all(|v| v.is_finite())
+    );
 }
 
 #[test]
 fn models_lists_the_bundled_models() {
-    let out = Command::new(env!("CARGO_BIN_EXE_quell")).arg("models").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_quell"))
+        .arg("models")
+        .output()
+        .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && s.contains("standard") && s.contains("params"), "{s}");
+    assert!(
+        out.status.success() && s.contains("standard") && s.contains("params"),
+        "{s}"
+    );
 }

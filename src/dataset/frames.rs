@@ -46,7 +46,9 @@ pub fn compute(
         vad: Vec::with_capacity(frames),
         frames,
     };
-    // Per-frame clean energy, for the VAD target relative to the clip's loudest frame.
+    // Band energies first: targets depend on the clip's loudest frame.
+    let mut all_en = Vec::with_capacity(frames * nb);
+    let mut all_ec = Vec::with_capacity(frames * nb);
     let mut clean_frame_energy = Vec::with_capacity(frames);
     for t in 0..frames {
         let r = t * grid.hop..(t + 1) * grid.hop;
@@ -59,21 +61,13 @@ pub fn compute(
         bands.band_energies(&pc, &mut ec);
         features::features_from_energies(&en, &mut feat);
         out.features.extend_from_slice(&feat);
-        for b in 0..nb {
-            let lo_hz = edges[b];
-            let g = if lo_hz >= bandwidth_hz.min(nyquist_hz) || (ec[b] < SILENCE && en[b] < SILENCE)
-            {
-                -1.0
-            } else {
-                (ec[b] / (en[b] + 1e-20)).sqrt().min(1.0)
-            };
-            out.targets.push(g);
-        }
+        all_en.extend_from_slice(&en);
+        all_ec.extend_from_slice(&ec);
         clean_frame_energy.push(pc.iter().sum::<f32>());
     }
     let max = clean_frame_energy.iter().cloned().fold(0.0f32, f32::max);
-    for &e in &clean_frame_energy {
-        let v = if max < SILENCE {
+    for (t, &e) in clean_frame_energy.iter().enumerate() {
+        let vad = if max < SILENCE {
             0.0
         } else if e > max * 10f32.powf(-3.0) {
             1.0
@@ -82,7 +76,21 @@ pub fn compute(
         } else {
             -1.0
         };
-        out.vad.push(v);
+        out.vad.push(vad);
+        for b in 0..nb {
+            let (ec, en) = (all_ec[t * nb + b], all_en[t * nb + b]);
+            // Above the input's Nyquist nothing is heard: don't care. Above the speech's own
+            // bandwidth we cannot know what the speech had there, so don't care while speech may be
+            // present; in speech-free frames everything there is noise and the target is its gain.
+            let above_nyquist = edges[b] >= nyquist_hz;
+            let above_speech = edges[b] >= bandwidth_hz && vad != 0.0;
+            let g = if above_nyquist || above_speech || (ec < SILENCE && en < SILENCE) {
+                -1.0
+            } else {
+                (ec / (en + 1e-20)).sqrt().min(1.0)
+            };
+            out.targets.push(g);
+        }
     }
     out
 }

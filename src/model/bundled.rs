@@ -9,10 +9,16 @@ pub struct BundledModel {
 }
 
 /// The first entry is the default.
-pub const BUNDLED: &[BundledModel] = &[BundledModel {
-    name: "standard",
-    bytes: include_bytes!("../../models/standard.safetensors"),
-}];
+pub const BUNDLED: &[BundledModel] = &[
+    BundledModel {
+        name: "standard",
+        bytes: include_bytes!("../../models/standard.safetensors"),
+    },
+    BundledModel {
+        name: "tiny",
+        bytes: include_bytes!("../../models/tiny.safetensors"),
+    },
+];
 
 pub fn default_model() -> &'static BundledModel {
     &BUNDLED[0]

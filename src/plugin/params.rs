@@ -10,13 +10,17 @@ use crate::engine::MAX_STRENGTH_DB;
 /// Bundled models, in the order of `model::bundled::BUNDLED`.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelChoice {
+    #[id = "standard"]
     #[name = "Standard"]
     Standard,
+    #[id = "tiny"]
+    #[name = "Tiny (lowest CPU)"]
+    Tiny,
 }
 
 impl ModelChoice {
     pub fn index(self) -> usize {
-        self as usize
+        self.to_index()
     }
 }
 
@@ -90,5 +94,19 @@ impl QuellParams {
             stereo_link: self.stereo_link.value(),
             bypass: self.bypass.value(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::bundled::BUNDLED;
+
+    #[test]
+    fn model_choices_match_the_bundled_models_in_order() {
+        let ids = ModelChoice::ids().expect("stable ids");
+        let names: Vec<&str> = BUNDLED.iter().map(|m| m.name).collect();
+        assert_eq!(ids, names.as_slice());
+        assert!(ids.len() >= 2, "a one-entry enum gives hosts a 0..0 range");
     }
 }
