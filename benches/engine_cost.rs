@@ -13,7 +13,9 @@ fn main() {
     let mut s = 1u64;
     let signal: Vec<f32> = (0..n)
         .map(|i| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let noise = ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.05;
             noise + 0.2 * (i as f32 * 0.0314).sin() * (i as f32 * 0.0001).sin()
         })
