@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 
 FEATURES="--features assert_process_allocs"
 
+# The quality tests speak test sentences with espeak-ng.
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  echo "== installing espeak-ng"
+  (apt-get install -y espeak-ng || (apt-get update && apt-get install -y espeak-ng)) >/dev/null
+fi
+
 echo "== build and bundle (debug, allocation checks on)"
 cargo build --lib --bins $FEATURES
 cargo xtask bundle quell $FEATURES

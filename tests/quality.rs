@@ -1,0 +1,98 @@
+//! The default model removes noise and keeps speech at rates other than the design rate.
+//! Speech comes from espeak-ng (installed by scripts/test.sh), noise is generated.
+
+mod common;
+
+use common::*;
+use quell::engine::EngineParams;
+use std::process::Command;
+
+/// espeak-ng speech, resampled (linear interpolation) to `rate`.
+fn speech(rate: f32) -> Vec<f32> {
+    let path = std::env::temp_dir().join(format!("quell-quality-{}.wav", std::process::id()));
+    let status = Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&path)
+        .arg("The quick brown fox jumps over the lazy dog. Noise suppression keeps the voice.")
+        .status()
+        .expect("espeak-ng is needed for this test (scripts/test.sh installs it)");
+    assert!(status.success());
+    let a = quell::wav::read(&path).unwrap();
+    let src = &a.channels[0];
+    let ratio = a.sample_rate as f32 / rate;
+    let n = (src.len() as f32 / ratio) as usize;
+    let peak = src.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-9);
+    (0..n)
+        .map(|i| {
+            let p = i as f32 * ratio;
+            let j = p as usize;
+            let f = p - j as f32;
+            let b = src.get(j + 1).copied().unwrap_or(0.0);
+            (src[j] * (1.0 - f) + b * f) * 0.3 / peak
+        })
+        .collect()
+}
+
+fn check_rate(rate: f32) {
+    for m in quell::model::bundled::BUNDLED {
+        check_model(m.name, rate);
+    }
+}
+
+fn check_model(name: &str, rate: f32) {
+    let s = speech(rate);
+    let lead = rate as usize; // one second of noise alone first
+    let n = lead + s.len();
+    let mut clean = vec![0.0; n];
+    clean[lead..].copy_from_slice(&s);
+    let nz = noise(n, 99, 1.0);
+    // 5 dB SNR against the speech's RMS over the speech part.
+    let g = rms(&s) / rms(&nz) / 10f32.powf(5.0 / 20.0);
+    let noisy: Vec<f32> = clean.iter().zip(&nz).map(|(c, v)| c + g * v).collect();
+    let w = std::sync::Arc::new(quell::model::bundled::load(name).unwrap());
+    let inst = quell::engine::ModelInstance::new(w, rate, 1).unwrap();
+    let mut e = quell::engine::Engine::new(Box::new(inst), EngineParams::default());
+    let lat = e.latency();
+    let mut input = noisy.clone();
+    input.extend(std::iter::repeat_n(0.0, lat));
+    let out = run(&mut e, &[input], 512);
+    let out = &out[0][lat..];
+    // Noise alone (skip the first half second while the model settles).
+    let (a, b) = (lead / 2, lead);
+    let reduction_db = 20.0 * (rms(&noisy[a..b]) / rms(&out[a..b]).max(1e-9)).log10();
+    // Speech kept: the output's speech part correlates with the clean speech and is not much quieter.
+    let o = &out[lead..];
+    let dot: f32 = o.iter().zip(&s).map(|(x, y)| x * y).sum();
+    let corr = dot / (rms(o) * rms(&s) * s.len() as f32);
+    let level_db = 20.0 * (rms(o) / rms(&s)).log10();
+    let snr_in = 20.0 * (rms(&s) / (g * rms(&nz[lead..]))).log10();
+    let resid: Vec<f32> = o.iter().zip(&s).map(|(x, y)| x - y).collect();
+    let snr_out = 20.0 * (rms(&s) / rms(&resid)).log10();
+    eprintln!(
+        "{name} {rate} Hz: noise reduced {reduction_db:.1} dB, speech corr {corr:.3}, level {level_db:.1} dB, SNR {snr_in:.1} -> {snr_out:.1} dB"
+    );
+    assert!(reduction_db > 12.0, "{name} {rate}: noise only reduced by {reduction_db:.1} dB");
+    assert!(corr > 0.85, "{name} {rate}: speech correlation {corr:.3}");
+    assert!(level_db > -6.0, "{name} {rate}: speech level dropped {level_db:.1} dB");
+    assert!(snr_out > snr_in + 3.0, "{name} {rate}: SNR {snr_in:.1} -> {snr_out:.1} dB");
+}
+
+#[test]
+fn denoises_44_1_khz() {
+    check_rate(44_100.0);
+}
+
+#[test]
+fn denoises_96_khz() {
+    check_rate(96_000.0);
+}
+
+#[test]
+fn denoises_48_khz() {
+    check_rate(48_000.0);
+}
+
+#[test]
+fn denoises_16_khz() {
+    check_rate(16_000.0);
+}
