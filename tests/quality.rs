@@ -9,7 +9,7 @@ use std::process::Command;
 
 /// espeak-ng speech, resampled (linear interpolation) to `rate`.
 fn speech(rate: f32) -> Vec<f32> {
-    let path = std::env::temp_dir().join(format!("quell-quality-{}.wav", std::process::id()));
+    let path = std::env::temp_dir().join(format!("quell-quality-{}-{rate}.wav", std::process::id()));
     let status = Command::new("espeak-ng")
         .args(["-v", "en-us", "-s", "150", "-w"])
         .arg(&path)

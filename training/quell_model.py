@@ -22,7 +22,7 @@ STD_FLOOR = 1e-3
 class QuellNet(nn.Module):
     """features [N,T,F] -> dense+tanh -> L-layer GRU -> (band gains [N,T,B], vad [N,T,1]), both sigmoid."""
 
-    def __init__(self, n_features: int, n_bands: int, dense: int, hidden: int, layers: int):
+    def __init__(self, n_features: int, n_bands: int, dense: int, hidden: int, layers: int, dropout: float = 0.0):
         super().__init__()
         self.n_features = n_features
         self.n_bands = n_bands
@@ -32,7 +32,8 @@ class QuellNet(nn.Module):
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
         self.input = nn.Linear(n_features, dense)
-        self.gru = nn.GRU(dense, hidden, num_layers=layers, batch_first=True)
+        # Dropout acts only between GRU layers and only while training; inference is unchanged.
+        self.gru = nn.GRU(dense, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
         self.gain = nn.Linear(hidden, n_bands)
         self.vad = nn.Linear(hidden, 1)
 

@@ -224,6 +224,7 @@ def main(argv: Optional[List[str]] = None):
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dropout", type=float, default=0.0, help="dropout between GRU layers (training only)")
     ap.add_argument("--quartic", type=float, default=4.0, help="weight of |d|^4, d = sqrt(g)-sqrt(t)")
     ap.add_argument("--over-suppress", type=float, default=0.5,
                     help="extra weight of d^2 where g < t (speech damage costs more than residual noise)")
@@ -264,7 +265,7 @@ def main(argv: Optional[List[str]] = None):
     if n_chunks < 1:
         raise SystemExit(f"not enough data: {train.total} frames < batch*seq = {args.batch * args.seq}")
 
-    model = QuellNet(train.n_features, train.n_bands, args.dense, args.hidden, args.layers)
+    model = QuellNet(train.n_features, train.n_bands, args.dense, args.hidden, args.layers, dropout=args.dropout)
     mean, std = train.feature_stats(args.stats_frames, rng)
     model.set_normalisation(mean, std)
     model.to(args.device)
