@@ -76,7 +76,7 @@ impl NiceEguiApp for QuellEditor {
         let rate = t.sample_rate.load(Ordering::Relaxed);
         let lat = t.latency_samples.load(Ordering::Relaxed);
         ui.label(format!(
-            "Latency: {lat} samples ({:.1} ms)   speech probability: {:.2}",
+            "Latency: {lat} samples ({:.2} ms)   speech probability: {:.2}",
             if rate > 0.0 {
                 lat as f32 / rate * 1000.0
             } else {
