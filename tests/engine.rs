@@ -288,10 +288,17 @@ fn model_swap_mid_stream_is_click_free() {
     assert!(old.is_ok());
     e.process(&mut [&mut out[half..]]);
     assert!(out.iter().all(|v| v.is_finite()));
-    let jump = |s: &[f32]| s.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
+    let jump = |s: &[f32]| {
+        s.windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0f32, f32::max)
+    };
     // Sample-to-sample steps around the swap stay within what the signal itself shows.
     let around = jump(&out[half - 2_000..half + 6_000]);
     let before = jump(&out[4_000..half - 2_000]);
     let input_steps = jump(&x);
-    assert!(around <= before.max(input_steps) * 1.5, "step {around} vs {before} / {input_steps}");
+    assert!(
+        around <= before.max(input_steps) * 1.5,
+        "step {around} vs {before} / {input_steps}"
+    );
 }

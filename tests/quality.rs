@@ -9,7 +9,8 @@ use std::process::Command;
 
 /// espeak-ng speech, resampled (linear interpolation) to `rate`.
 fn speech(rate: f32) -> Vec<f32> {
-    let path = std::env::temp_dir().join(format!("quell-quality-{}-{rate}.wav", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("quell-quality-{}-{rate}.wav", std::process::id()));
     let status = Command::new("espeak-ng")
         .args(["-v", "en-us", "-s", "150", "-w"])
         .arg(&path)
@@ -71,10 +72,19 @@ fn check_model(name: &str, rate: f32) {
     eprintln!(
         "{name} {rate} Hz: noise reduced {reduction_db:.1} dB, speech corr {corr:.3}, level {level_db:.1} dB, SNR {snr_in:.1} -> {snr_out:.1} dB"
     );
-    assert!(reduction_db > 12.0, "{name} {rate}: noise only reduced by {reduction_db:.1} dB");
+    assert!(
+        reduction_db > 12.0,
+        "{name} {rate}: noise only reduced by {reduction_db:.1} dB"
+    );
     assert!(corr > 0.85, "{name} {rate}: speech correlation {corr:.3}");
-    assert!(level_db > -6.0, "{name} {rate}: speech level dropped {level_db:.1} dB");
-    assert!(snr_out > snr_in + 3.0, "{name} {rate}: SNR {snr_in:.1} -> {snr_out:.1} dB");
+    assert!(
+        level_db > -6.0,
+        "{name} {rate}: speech level dropped {level_db:.1} dB"
+    );
+    assert!(
+        snr_out > snr_in + 3.0,
+        "{name} {rate}: SNR {snr_in:.1} -> {snr_out:.1} dB"
+    );
 }
 
 #[test]
