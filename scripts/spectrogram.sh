@@ -4,7 +4,8 @@
 set -euo pipefail
 in=$1; out=$2; model=${3:-standard}
 tmp=$(mktemp -d)
-cargo run --quiet --bin quell -- denoise "$in" -o "$tmp/den.wav" --model "$model" --quiet
+# QUELL=path/to/quell skips the build.
+${QUELL:-cargo run --quiet --bin quell --} denoise "$in" -o "$tmp/den.wav" --model "$model" --quiet
 sox "$in" -n remix 1 spectrogram -x 800 -y 257 -z 90 -t "noisy input" -o "$tmp/a.png"
 sox "$tmp/den.wav" -n remix 1 spectrogram -x 800 -y 257 -z 90 -t "Quell ($model)" -o "$tmp/b.png"
 convert "$tmp/a.png" "$tmp/b.png" -append "$out"
