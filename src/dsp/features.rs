@@ -5,8 +5,6 @@
 
 use realfft::num_complex::Complex;
 
-use super::bands::BandMap;
-
 pub const FEATURE_VERSION: u32 = 1;
 /// Power floor: silence and bands above Nyquist read as log10(1e-10) = -10.
 pub const POWER_FLOOR: f32 = 1e-10;
@@ -28,17 +26,4 @@ pub fn features_from_energies(energies: &[f32], out: &mut [f32]) {
     for (f, &e) in out.iter_mut().zip(energies) {
         *f = (e + POWER_FLOOR).log10();
     }
-}
-
-/// Convenience: spectrum -> band energies -> features, with caller-provided scratch.
-pub fn compute(
-    spec: &[Complex<f32>],
-    bands: &BandMap,
-    power: &mut [f32],
-    energies: &mut [f32],
-    features: &mut [f32],
-) {
-    power_spectrum(spec, power);
-    bands.band_energies(power, energies);
-    features_from_energies(energies, features);
 }

@@ -12,7 +12,6 @@ pub use params::{EngineParams, MAX_STRENGTH_DB};
 use realfft::num_complex::Complex;
 
 use crate::dsp::denormal::FtzGuard;
-use crate::dsp::features;
 use crate::dsp::grid::FrameGrid;
 use block::BlockAdapter;
 use channel::Channel;
@@ -217,6 +216,3 @@ impl Engine {
         }
     }
 }
-
-/// Band energies -> features, exposed for the feature dumper so both share one definition.
-pub use features::compute as compute_features;
