@@ -66,14 +66,8 @@ EPS = 1e-12
 # Small signal helpers
 # --------------------------------------------------------------------------------------------
 
-def read48(path: str) -> np.ndarray:
-    x, sr = sf.read(path, dtype="float64", always_2d=False)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    if sr != SR:
-        g = np.gcd(sr, SR)
-        x = resample_poly(x, SR // g, sr // g)
-    return x
+# One loader for the dev-set builder and the scorer: mono, float64, 48 kHz.
+from make_devset import load as read48  # noqa: E402  (same directory as this script)
 
 
 def fit_length(y: np.ndarray, n: int) -> np.ndarray:
