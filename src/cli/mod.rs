@@ -80,5 +80,5 @@ pub fn resolve_model(spec: &str) -> Result<ModelWeights, String> {
             names.join(", ")
         ));
     }
-    ModelWeights::from_file(path).map_err(|e: ModelError| format!("model '{spec}': {e}"))
+    ModelWeights::load_user_file(path).map_err(|e: ModelError| format!("model '{spec}': {e}"))
 }

@@ -24,6 +24,8 @@ pub enum ModelError {
         found: Vec<usize>,
     },
     NonFinite(String),
+    /// Parsed fine, but its input size does not match this build's features for its band layout.
+    FeatureMismatch { expected: usize, found: usize },
 }
 
 impl fmt::Display for ModelError {
@@ -59,6 +61,11 @@ impl fmt::Display for ModelError {
                 )
             }
             ModelError::NonFinite(t) => write!(f, "tensor '{t}' contains NaN or infinite values"),
+            ModelError::FeatureMismatch { expected, found } => write!(
+                f,
+                "model takes {found} input features but this version of Quell computes {expected} \
+                 for its band layout (trained for another feature version?)"
+            ),
         }
     }
 }

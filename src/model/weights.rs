@@ -139,6 +139,19 @@ impl ModelWeights {
         Self::from_bytes(&bytes)
     }
 
+    /// A user's model file, checked for everything the engine needs: the one entry point for files
+    /// from the CLI and the plugin's "load model file". Reads the disk; never call on the audio thread.
+    pub fn load_user_file(path: &Path) -> Result<Self, ModelError> {
+        let w = Self::from_file(path)?;
+        if !features_match(&w) {
+            return Err(ModelError::FeatureMismatch {
+                expected: n_features(w.n_bands),
+                found: w.n_features,
+            });
+        }
+        Ok(w)
+    }
+
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let (_, header) =
             SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Format(e.to_string()))?;
