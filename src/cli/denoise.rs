@@ -5,12 +5,16 @@ use std::sync::Arc;
 
 use super::Args;
 use super::progress::Progress;
+use crate::dsp::grid::FrameGrid;
 use crate::engine::{Engine, EngineParams, ModelInstance};
 use crate::model::bundled;
 use crate::wav;
 
 /// Block size fed to the engine; any size gives identical output.
 const BLOCK: usize = 1024;
+/// More channels than any real recording; refusing more keeps a corrupt header from costing gigabytes
+/// of per-channel engine state.
+pub const MAX_CHANNELS: u16 = 256;
 
 pub fn run(mut args: Args) -> Result<(), String> {
     let out = args
@@ -25,14 +29,25 @@ pub fn run(mut args: Args) -> Result<(), String> {
         output_gain: 10f32.powf(args.parsed::<f32>("--gain", 0.0)? / 20.0),
         stereo_link: args.switch("--stereo-link"),
         bypass: false,
+        ..EngineParams::default()
     };
     let quiet = args.switch("--quiet");
     let pos = args.positionals()?;
     let [input] = pos.as_slice() else {
         return Err("denoise needs exactly one input file".into());
     };
-    let audio = wav::read(&PathBuf::from(input))?;
+    // The model first: it is small, and a bad one should not wait for a long WAV to be read.
     let weights = super::resolve_model(&model)?;
+    let audio = wav::read_with(&PathBuf::from(input), |spec| {
+        FrameGrid::for_rate(spec.sample_rate as f32)?;
+        if spec.channels > MAX_CHANNELS {
+            return Err(format!(
+                "it has {} channels; quell denoise handles at most {MAX_CHANNELS}",
+                spec.channels
+            ));
+        }
+        Ok(())
+    })?;
     let processed = denoise(
         &audio.channels,
         audio.sample_rate as f32,

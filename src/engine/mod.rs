@@ -3,10 +3,12 @@
 
 mod block;
 mod channel;
+mod gate;
 mod instance;
 mod params;
 
 pub use instance::ModelInstance;
+pub use gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
 pub use params::{EngineParams, MAX_STRENGTH_DB};
 
 use realfft::num_complex::Complex;
@@ -15,6 +17,7 @@ use crate::dsp::denormal::FtzGuard;
 use crate::dsp::grid::FrameGrid;
 use block::BlockAdapter;
 use channel::Channel;
+use gate::Gate;
 use params::Smoothed;
 
 /// Input samples beyond this magnitude (+60 dBFS) are clipped: nothing legitimate is that loud, and
@@ -38,6 +41,26 @@ pub struct Engine {
     bin_gains: Vec<f32>,
     /// Last speech probability per channel (for a VAD gate or a display).
     vad: Vec<f32>,
+    gate: Gate,
+}
+
+/// What one hop did, for a display: channel 0's input power spectrum and the spectral gain applied
+/// to it (mask with strength floor, before mix and output gain), the speech probability (max over
+/// channels) and the gate's gain. Borrowed from the engine's own buffers: observing never copies.
+pub struct HopView<'a> {
+    pub power: &'a [f32],
+    pub mask: &'a [f32],
+    pub speech: f32,
+    pub gate_gain: f32,
+}
+
+/// Called once per hop by [`Engine::process_observed`], on the audio thread: must not block.
+pub trait HopObserver {
+    fn hop(&mut self, view: &HopView<'_>);
+}
+
+impl HopObserver for () {
+    fn hop(&mut self, _: &HopView<'_>) {}
 }
 
 impl Engine {
@@ -58,6 +81,7 @@ impl Engine {
             mean_power: vec![0.0; bins],
             bin_gains: vec![0.0; bins],
             vad: vec![0.0; n_channels],
+            gate: Gate::new(grid, n_channels),
         }
     }
 
@@ -69,9 +93,10 @@ impl Engine {
         self.channels.len()
     }
 
-    /// Samples between an input sample and its processed output.
+    /// Samples between an input sample and its processed output: the STFT's, plus the gate's
+    /// retroactive grace while the gate is on (it changes with the parameters).
     pub fn latency(&self) -> usize {
-        self.grid.latency()
+        self.grid.latency() + self.gate.lookback_hops(&self.params) * self.grid.hop
     }
 
     pub fn model(&self) -> &ModelInstance {
@@ -122,11 +147,17 @@ impl Engine {
         self.smoothed = Smoothed::snapped(&self.params);
         self.fade_left = 0;
         self.vad.fill(0.0);
+        self.gate.reset(&self.params);
     }
 
     /// Process one host block in place. `buffers` holds one slice per channel, all the same length
     /// (any length, including 0). Channels beyond the engine's count are left untouched.
     pub fn process(&mut self, buffers: &mut [&mut [f32]]) {
+        self.process_observed(buffers, &mut ());
+    }
+
+    /// [`Engine::process`], calling `observer` once per hop with what the hop did.
+    pub fn process_observed(&mut self, buffers: &mut [&mut [f32]], observer: &mut impl HopObserver) {
         let _ftz = FtzGuard::new();
         let n = buffers.iter().map(|b| b.len()).min().unwrap_or(0);
         let used = buffers.len().min(self.channels.len());
@@ -142,7 +173,7 @@ impl Engine {
                 self.adapter.push_silence(c, len);
             }
             while self.adapter.hop_ready() {
-                self.process_hop();
+                self.process_hop(observer);
             }
             for (c, buf) in buffers.iter_mut().take(used).enumerate() {
                 self.adapter.pop_output(c, &mut buf[pos..pos + len]);
@@ -154,7 +185,7 @@ impl Engine {
         }
     }
 
-    fn process_hop(&mut self) {
+    fn process_hop(&mut self, observer: &mut impl HopObserver) {
         self.smoothed.step(&self.params);
         let n_ch = self.channels.len();
         for (c, ch) in self.channels.iter_mut().enumerate() {
@@ -209,10 +240,26 @@ impl Engine {
                 // Should be unreachable with clipped input; never let it stick.
                 self.model.reset_channel(mask_ch);
             }
+        }
+        let speech = self.vad.iter().fold(0.0f32, |m, &v| m.max(v));
+        self.gate.process(
+            &self.params,
+            speech,
+            s.active,
+            self.channels.iter_mut().map(|ch| &mut ch.hop_out),
+        );
+        for (c, ch) in self.channels.iter().enumerate() {
             self.adapter.push_hop(c, &ch.hop_out);
         }
         if !self.model.is_finite() {
             self.model.reset();
         }
+        let ch0 = &self.channels[0];
+        observer.hop(&HopView {
+            power: &ch0.power,
+            mask: &ch0.last_bin_gains,
+            speech,
+            gate_gain: self.gate.gain(),
+        });
     }
 }

@@ -1,5 +1,7 @@
 //! Engine parameters and their per-hop smoothing.
 
+use super::gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineParams {
     /// Maximum attenuation in dB (0 leaves the signal untouched).
@@ -11,6 +13,13 @@ pub struct EngineParams {
     /// One mask from all channels, applied to all.
     pub stereo_link: bool,
     pub bypass: bool,
+    /// Voice-activity gate: silence while the model's speech probability is below the threshold.
+    pub gate: bool,
+    pub gate_threshold: f32,
+    /// How long the gate stays open after speech.
+    pub gate_hold_ms: f32,
+    /// Retroactive grace: extra output delay that lets the gate open before a word starts.
+    pub gate_lookback_ms: f32,
 }
 
 pub const MAX_STRENGTH_DB: f32 = 100.0;
@@ -23,6 +32,10 @@ impl Default for EngineParams {
             output_gain: 1.0,
             stereo_link: false,
             bypass: false,
+            gate: false,
+            gate_threshold: 0.5,
+            gate_hold_ms: 200.0,
+            gate_lookback_ms: 30.0,
         }
     }
 }
@@ -37,6 +50,9 @@ impl EngineParams {
             strength_db: fix(self.strength_db, 0.0, MAX_STRENGTH_DB, d.strength_db),
             mix: fix(self.mix, 0.0, 1.0, d.mix),
             output_gain: fix(self.output_gain, 0.0, 16.0, d.output_gain),
+            gate_threshold: fix(self.gate_threshold, 0.0, 1.0, d.gate_threshold),
+            gate_hold_ms: fix(self.gate_hold_ms, 0.0, MAX_HOLD_MS, d.gate_hold_ms),
+            gate_lookback_ms: fix(self.gate_lookback_ms, 0.0, MAX_LOOKBACK_MS, d.gate_lookback_ms),
             ..self
         }
     }

@@ -1,29 +1,36 @@
 //! Thin CLAP/VST3 glue around the engine: parameters in, audio through, telemetry out.
 
 mod editor;
-mod handoff;
+pub mod feed;
+pub mod handoff;
 pub mod params;
 mod telemetry;
 
 use nice_plug::prelude::*;
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use crate::engine::{Engine, ModelInstance};
 use crate::model::{ModelWeights, bundled};
+use feed::{FeedTap, FeedWriter, SpectrumFeed};
+use handoff::ModelKey;
 use params::QuellParams;
 use telemetry::Telemetry;
 
 pub enum Task {
-    /// Build bundled model `index` for the current rate and channel count.
+    /// Build model `key` for the current rate and channel count.
     Prepare {
-        index: usize,
+        key: ModelKey,
         sample_rate: f32,
         channels: usize,
     },
     /// Drop retired model instances.
     Collect,
+    /// Read a user's model file (from the editor's "load model file").
+    LoadUserFile(PathBuf),
 }
 
 pub struct Quell {
@@ -32,13 +39,20 @@ pub struct Quell {
     loader: Arc<handoff::Loader>,
     receiver: handoff::Receiver,
     engine: Option<Engine>,
-    /// Model index running in the engine, and the one requested from the background task.
-    running_model: usize,
-    requested_model: usize,
+    /// The editor's spectrum view: written once per hop while the editor is open.
+    feed: Arc<SpectrumFeed>,
+    feed_writer: Option<FeedWriter>,
+    /// Model requested from the background task (the engine may still run the previous one).
+    requested_model: ModelKey,
+    reported_latency: u32,
     /// Test hook: with the `assert_process_allocs` feature and QUELL_TEST_PLANT_ALLOC=1 in the
     /// environment at creation, `process()` allocates on purpose, to prove the detector is armed.
     #[cfg(feature = "assert_process_allocs")]
     plant_alloc: bool,
+    /// Test hook: feed the editor's spectrum view even with no editor open (QUELL_TEST_FEED=1), so
+    /// the allocation test covers that path too.
+    #[cfg(feature = "assert_process_allocs")]
+    force_feed: bool,
 }
 
 impl Default for Quell {
@@ -56,10 +70,14 @@ impl Default for Quell {
             loader,
             receiver,
             engine: None,
-            running_model: 0,
-            requested_model: 0,
+            feed: Arc::new(SpectrumFeed::default()),
+            feed_writer: None,
+            requested_model: ModelKey::Bundled(0),
+            reported_latency: 0,
             #[cfg(feature = "assert_process_allocs")]
             plant_alloc: std::env::var_os("QUELL_TEST_PLANT_ALLOC").is_some_and(|v| v == "1"),
+            #[cfg(feature = "assert_process_allocs")]
+            force_feed: std::env::var_os("QUELL_TEST_FEED").is_some_and(|v| v == "1"),
         }
     }
 }
@@ -93,18 +111,32 @@ impl Plugin for Quell {
 
     fn task_executor(&mut self) -> TaskExecutor<Self> {
         let loader = self.loader.clone();
+        let params = self.params.clone();
         Box::new(move |task| match task {
             Task::Prepare {
-                index,
+                key,
                 sample_rate,
                 channels,
-            } => loader.prepare(index, sample_rate, channels),
+            } => loader.prepare(key, sample_rate, channels),
             Task::Collect => loader.collect_trash(),
+            Task::LoadUserFile(path) => {
+                if loader.load_user_file(&path).is_ok()
+                    && let Ok(mut p) = params.user_model_path.write()
+                {
+                    *p = Some(path.display().to_string());
+                }
+            }
         })
     }
 
-    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.telemetry.clone())
+    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(editor::Shared {
+            params: self.params.clone(),
+            telemetry: self.telemetry.clone(),
+            feed: self.feed.clone(),
+            loader: self.loader.clone(),
+            executor: async_executor,
+        })
     }
 
     type Editor = nice_plug_egui::EguiEditor<editor::QuellEditor>;
@@ -116,17 +148,14 @@ impl Plugin for Quell {
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
         let channels = layout.main_output_channels.map_or(1, |c| c.get() as usize);
-        let index = self
-            .params
-            .model
-            .value()
-            .index()
-            .min(self.loader.weights.len() - 1);
-        let instance = match ModelInstance::new(
-            self.loader.weights[index].clone(),
-            config.sample_rate,
-            channels,
-        ) {
+        self.reload_saved_user_model();
+        let mut key = self.params.model.value().key(self.loader.user_generation());
+        // "User file" with no usable file: run the default until one is loaded.
+        let weights = self.loader.weights_for(key).unwrap_or_else(|| {
+            key = ModelKey::Bundled(0);
+            self.loader.weights[0].clone()
+        });
+        let instance = match ModelInstance::new(weights, config.sample_rate, channels) {
             Ok(i) => i,
             Err(e) => {
                 nice_log!("quell: cannot activate: {e}");
@@ -134,19 +163,18 @@ impl Plugin for Quell {
             }
         };
         let engine = Engine::new(Box::new(instance), self.params.engine_params());
-        context.set_latency_samples(engine.latency() as u32);
+        self.reported_latency = engine.latency() as u32;
+        context.set_latency_samples(self.reported_latency);
         self.telemetry
             .latency_samples
-            .store(engine.latency() as u32, Ordering::Relaxed);
+            .store(self.reported_latency, Ordering::Relaxed);
         self.telemetry
             .sample_rate
             .store(config.sample_rate, Ordering::Relaxed);
-        self.telemetry
-            .active_model
-            .store(index as u32, Ordering::Relaxed);
+        self.telemetry.set_active(key);
+        self.feed_writer = Some(FeedWriter::new(engine.grid()));
         self.engine = Some(engine);
-        self.running_model = index;
-        self.requested_model = index;
+        self.requested_model = key;
         true
     }
 
@@ -166,52 +194,90 @@ impl Plugin for Quell {
         if self.plant_alloc {
             std::hint::black_box(vec![0u8; 64]);
         }
-        let Some(engine) = &mut self.engine else {
+        let started = Instant::now();
+        let (Some(engine), Some(writer)) = (&mut self.engine, &mut self.feed_writer) else {
             return ProcessStatus::Normal;
         };
         engine.set_params(self.params.engine_params());
+        // The gate's retroactive grace changes the latency; tell the host.
+        let latency = engine.latency() as u32;
+        if latency != self.reported_latency {
+            self.reported_latency = latency;
+            context.set_latency_samples(latency);
+            self.telemetry
+                .latency_samples
+                .store(latency, Ordering::Relaxed);
+        }
 
         // Model switching: ask the background task once, swap when the instance arrives.
         let wanted = self
             .params
             .model
             .value()
-            .index()
-            .min(self.loader.weights.len() - 1);
+            .key(self.loader.user_generation());
         if wanted != self.requested_model {
             self.requested_model = wanted;
             context.execute_background(Task::Prepare {
-                index: wanted,
+                key: wanted,
                 sample_rate: engine.grid().sample_rate,
                 channels: engine.channels(),
             });
         }
-        if let Some(inst) = self.receiver.take() {
-            match engine.swap_model(inst) {
-                Ok(old) => {
-                    self.receiver.retire(old);
-                    self.running_model = self.requested_model;
-                    self.telemetry
-                        .active_model
-                        .store(self.running_model as u32, Ordering::Relaxed);
+        if let Some(prepared) = self.receiver.take() {
+            let key = prepared.key;
+            if key != self.requested_model {
+                // Superseded by a newer request while it was being built.
+                self.receiver.retire(prepared.instance);
+            } else {
+                match engine.swap_model(prepared.instance) {
+                    Ok(old) => {
+                        self.receiver.retire(old);
+                        self.telemetry.set_active(key);
+                    }
+                    // Built for another rate/layout (a reactivation raced it): discard.
+                    Err(stale) => self.receiver.retire(stale),
                 }
-                // Built for another rate/layout (a reactivation raced it): discard.
-                Err(stale) => self.receiver.retire(stale),
             }
             context.execute_background(Task::Collect);
         }
 
         let io = buffer.as_slice();
-        self.telemetry
-            .input_peak
-            .store(telemetry::peak(io), Ordering::Relaxed);
-        engine.process(io);
-        self.telemetry
-            .output_peak
-            .store(telemetry::peak(io), Ordering::Relaxed);
-        self.telemetry.publish_gains(engine.band_gains(0));
-        self.telemetry.vad.store(engine.vad()[0], Ordering::Relaxed);
+        let input_peak = telemetry::peak(io);
+        writer.enabled = self.params.editor_state.is_open();
+        #[cfg(feature = "assert_process_allocs")]
+        if self.force_feed {
+            writer.enabled = true;
+        }
+        engine.process_observed(
+            io,
+            &mut FeedTap {
+                writer,
+                feed: &self.feed,
+            },
+        );
+        self.telemetry.add_peaks(input_peak, telemetry::peak(io));
+        let frames = io.first().map_or(0, |b| b.len());
+        self.telemetry.add_load(
+            started.elapsed().as_secs_f32(),
+            frames as f32 / engine.grid().sample_rate,
+        );
         ProcessStatus::Normal
+    }
+}
+
+impl Quell {
+    /// Off the audio thread: a project saved with a user model file names its path; read it again
+    /// unless it is already the loaded one. A missing or bad file leaves the error for the editor.
+    fn reload_saved_user_model(&self) {
+        let saved = self.params.user_model_path.read().ok().and_then(|p| p.clone());
+        let Some(path) = saved else { return };
+        let current = match self.loader.status() {
+            handoff::UserModelStatus::Loaded { path, .. } => Some(path),
+            _ => None,
+        };
+        if current.as_deref() != Some(path.as_str()) {
+            let _ = self.loader.load_user_file(std::path::Path::new(&path));
+        }
     }
 }
 

@@ -2,10 +2,14 @@
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use crate::engine::EngineParams;
-use crate::engine::MAX_STRENGTH_DB;
+use super::handoff::ModelKey;
+use crate::engine::{EngineParams, MAX_HOLD_MS, MAX_LOOKBACK_MS, MAX_STRENGTH_DB};
+
+/// Editor size in logical points when nothing was saved.
+pub const DEFAULT_EDITOR_SIZE: (f32, f32) = (860.0, 560.0);
+pub const MIN_EDITOR_SIZE: (f32, f32) = (640.0, 460.0);
 
 /// Bundled models, in the order of `model::bundled::BUNDLED`.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,19 +20,36 @@ pub enum ModelChoice {
     #[id = "tiny"]
     #[name = "Tiny (lowest CPU)"]
     Tiny,
+    /// The `.safetensors` file loaded in the editor (saved with the project by path).
+    #[id = "user"]
+    #[name = "User file"]
+    User,
 }
 
 impl ModelChoice {
-    pub fn index(self) -> usize {
-        self.to_index()
+    /// The model this choice names; the user file's key carries its load generation.
+    pub fn key(self, user_generation: u32) -> ModelKey {
+        match self {
+            ModelChoice::User => ModelKey::User(user_generation),
+            other => ModelKey::Bundled(other.to_index()),
+        }
     }
 }
 
 #[derive(Params)]
 pub struct QuellParams {
-    /// Window size (not host-persisted: the editor state type has no serialisation in this
-    /// nice-plug-egui version).
+    /// Window state for nice-plug-egui (its type cannot be saved in this version, so the size is
+    /// saved separately below and restored when the editor opens).
     pub editor_state: Arc<EguiEditorState>,
+    /// Editor size in logical points, saved with the project.
+    #[persist = "editor-size"]
+    pub editor_size: Arc<RwLock<(f32, f32)>>,
+    /// Editor zoom (1.0 = 100 %), saved with the project.
+    #[persist = "editor-zoom"]
+    pub editor_zoom: Arc<RwLock<f32>>,
+    /// Path of the user's model file, saved with the project and reloaded on activation.
+    #[persist = "user-model-path"]
+    pub user_model_path: Arc<RwLock<Option<String>>>,
 
     /// Maximum attenuation: 0 dB leaves the signal untouched.
     #[id = "strength"]
@@ -43,15 +64,31 @@ pub struct QuellParams {
     pub stereo_link: BoolParam,
     #[id = "bypass"]
     pub bypass: BoolParam,
+    /// Voice-activity gate (off by default).
+    #[id = "gate"]
+    pub gate: BoolParam,
+    #[id = "gate-threshold"]
+    pub gate_threshold: FloatParam,
+    #[id = "gate-hold"]
+    pub gate_hold: FloatParam,
+    /// Retroactive grace: adds its length to the plugin's latency while the gate is on.
+    #[id = "gate-lookback"]
+    pub gate_lookback: FloatParam,
 }
 
 impl Default for QuellParams {
     fn default() -> Self {
         Self {
             editor_state: EguiEditorState::from_size(
-                nice_plug::editor::dpi::LogicalSize::new(640.0, 420.0),
+                nice_plug::editor::dpi::LogicalSize::new(
+                    DEFAULT_EDITOR_SIZE.0,
+                    DEFAULT_EDITOR_SIZE.1,
+                ),
                 1.0,
             ),
+            editor_size: Arc::new(RwLock::new(DEFAULT_EDITOR_SIZE)),
+            editor_zoom: Arc::new(RwLock::new(1.0)),
+            user_model_path: Arc::new(RwLock::new(None)),
             strength: FloatParam::new(
                 "Strength",
                 MAX_STRENGTH_DB,
@@ -80,6 +117,36 @@ impl Default for QuellParams {
             model: EnumParam::new("Model", ModelChoice::Standard),
             stereo_link: BoolParam::new("Stereo Link", false),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
+            gate: BoolParam::new("VAD Gate", false),
+            gate_threshold: FloatParam::new(
+                "Gate Threshold",
+                0.5,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_unit("%")
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage()),
+            gate_hold: FloatParam::new(
+                "Gate Hold",
+                200.0,
+                FloatRange::Skewed {
+                    min: 0.0,
+                    max: MAX_HOLD_MS,
+                    factor: FloatRange::skew_factor(-1.5),
+                },
+            )
+            .with_unit(" ms")
+            .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            gate_lookback: FloatParam::new(
+                "Retroactive Grace",
+                30.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: MAX_LOOKBACK_MS,
+                },
+            )
+            .with_unit(" ms")
+            .with_value_to_string(formatters::v2s_f32_rounded(0)),
         }
     }
 }
@@ -93,6 +160,10 @@ impl QuellParams {
             output_gain: 10f32.powf(self.output_gain.value() / 20.0),
             stereo_link: self.stereo_link.value(),
             bypass: self.bypass.value(),
+            gate: self.gate.value(),
+            gate_threshold: self.gate_threshold.value(),
+            gate_hold_ms: self.gate_hold.value(),
+            gate_lookback_ms: self.gate_lookback.value(),
         }
     }
 }
@@ -103,10 +174,19 @@ mod tests {
     use crate::model::bundled::BUNDLED;
 
     #[test]
-    fn model_choices_match_the_bundled_models_in_order() {
+    fn model_choices_are_the_bundled_models_in_order_then_the_user_file() {
         let ids = ModelChoice::ids().expect("stable ids");
         let names: Vec<&str> = BUNDLED.iter().map(|m| m.name).collect();
-        assert_eq!(ids, names.as_slice());
-        assert!(ids.len() >= 2, "a one-entry enum gives hosts a 0..0 range");
+        assert_eq!(&ids[..names.len()], names.as_slice());
+        assert_eq!(ids[names.len()..], ["user"]);
+        for (i, v) in ModelChoice::variants().iter().enumerate() {
+            let choice = ModelChoice::from_index(i);
+            let expect = if i < names.len() {
+                ModelKey::Bundled(i)
+            } else {
+                ModelKey::User(7)
+            };
+            assert_eq!(choice.key(7), expect, "{v}");
+        }
     }
 }

@@ -1,53 +1,72 @@
-//! What the audio thread shows the editor: plain atomics, written without waiting, read whenever the
-//! editor repaints. A closed editor costs one relaxed store per value per block.
+//! What the audio thread shows the editor besides the spectrum feed: plain atomics, written without
+//! waiting, read whenever the editor repaints.
 
 use atomic_float::AtomicF32;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-pub const MAX_BANDS: usize = 64;
+use super::handoff::ModelKey;
 
 pub struct Telemetry {
-    pub band_gains: [AtomicF32; MAX_BANDS],
-    pub n_bands: AtomicU32,
     pub input_peak: AtomicF32,
     pub output_peak: AtomicF32,
-    pub vad: AtomicF32,
     pub latency_samples: AtomicU32,
     pub sample_rate: AtomicF32,
-    /// Bundled model index currently running.
+    /// Model running in the engine: bundled index, or `u32::MAX` for the user file.
     pub active_model: AtomicU32,
+    /// Share of real time spent in `process()`, smoothed (1.0 = a whole core).
+    pub cpu_load: AtomicF32,
 }
+
+pub const USER_MODEL: u32 = u32::MAX;
 
 impl Default for Telemetry {
     fn default() -> Self {
         Self {
-            band_gains: std::array::from_fn(|_| AtomicF32::new(1.0)),
-            n_bands: AtomicU32::new(0),
             input_peak: AtomicF32::new(0.0),
             output_peak: AtomicF32::new(0.0),
-            vad: AtomicF32::new(0.0),
             latency_samples: AtomicU32::new(0),
             sample_rate: AtomicF32::new(0.0),
             active_model: AtomicU32::new(0),
+            cpu_load: AtomicF32::new(0.0),
         }
     }
 }
 
 impl Telemetry {
-    pub fn publish_gains(&self, gains: &[f32]) {
-        let n = gains.len().min(MAX_BANDS);
-        for (a, &g) in self.band_gains.iter().zip(&gains[..n]) {
-            a.store(g, Ordering::Relaxed);
-        }
-        self.n_bands.store(n as u32, Ordering::Relaxed);
+    pub fn set_active(&self, key: ModelKey) {
+        let code = match key {
+            ModelKey::Bundled(i) => i as u32,
+            ModelKey::User(_) => USER_MODEL,
+        };
+        self.active_model.store(code, Ordering::Relaxed);
     }
 
-    pub fn gains(&self) -> Vec<f32> {
-        let n = self.n_bands.load(Ordering::Relaxed) as usize;
-        self.band_gains[..n]
-            .iter()
-            .map(|a| a.load(Ordering::Relaxed))
-            .collect()
+    /// Audio thread: fold one block's processing time into the load estimate.
+    pub fn add_load(&self, seconds_spent: f32, seconds_of_audio: f32) {
+        if seconds_of_audio <= 0.0 {
+            return;
+        }
+        let now = seconds_spent / seconds_of_audio;
+        let old = self.cpu_load.load(Ordering::Relaxed);
+        self.cpu_load
+            .store(old + (now - old) * 0.05, Ordering::Relaxed);
+    }
+
+    /// Audio thread: keep the highest peak since the editor last took it.
+    pub fn add_peaks(&self, input: f32, output: f32) {
+        for (a, v) in [(&self.input_peak, input), (&self.output_peak, output)] {
+            if v > a.load(Ordering::Relaxed) {
+                a.store(v, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Editor: peaks since the last call, then start over.
+    pub fn take_peaks(&self) -> (f32, f32) {
+        (
+            self.input_peak.swap(0.0, Ordering::Relaxed),
+            self.output_peak.swap(0.0, Ordering::Relaxed),
+        )
     }
 }
 

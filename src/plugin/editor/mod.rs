@@ -1,0 +1,438 @@
+//! The egui editor: the live mask over time, the input spectrum, meters, and the controls.
+//! Reads the audio thread's output only through the lock-free feed and atomics.
+
+mod file_picker;
+mod meters;
+mod spectrogram;
+mod trace;
+
+use nice_plug::prelude::*;
+use nice_plug_egui::resizable_window::ResizableWindow;
+use nice_plug_egui::widgets::ParamSlider;
+use nice_plug_egui::{
+    EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor,
+};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::Task;
+use super::feed::SpectrumFeed;
+use super::handoff::{Loader, UserModelStatus};
+use super::params::{DEFAULT_EDITOR_SIZE, MIN_EDITOR_SIZE, ModelChoice, QuellParams};
+use super::telemetry::{Telemetry, USER_MODEL};
+use crate::dsp::grid::FrameGrid;
+use nice_plug::context::gui::{AsyncExecutor, GuiContext, ParamSetter};
+
+/// Everything the editor shares with the plugin.
+pub struct Shared {
+    pub params: Arc<QuellParams>,
+    pub telemetry: Arc<Telemetry>,
+    pub feed: Arc<SpectrumFeed>,
+    pub loader: Arc<Loader>,
+    pub executor: AsyncExecutor<super::Quell>,
+}
+
+pub struct QuellEditor {
+    s: Shared,
+    gui: Option<GuiContext>,
+    history: spectrogram::History,
+    next_frame: u64,
+    frames_dropped: u64,
+    meter_in: meters::Meter,
+    meter_out: meters::Meter,
+    removed: meters::Smoother,
+    speech: f32,
+    gate_gain: f32,
+    last_paint: Option<Instant>,
+    picker: file_picker::FilePicker,
+    /// Load requested: user-model generation before it, and the path.
+    pending_load: Option<(u32, String)>,
+    /// The saved size and zoom are applied on the first frame after opening; window sizes seen
+    /// before that are the host's default, not the user's choice.
+    size_restored: bool,
+    trace: Option<trace::Trace>,
+}
+
+pub fn create(shared: Shared) -> Option<EguiEditor<QuellEditor>> {
+    let state = shared.params.editor_state.clone();
+    let min = nice_plug::editor::dpi::LogicalSize::new(MIN_EDITOR_SIZE.0, MIN_EDITOR_SIZE.1);
+    create_egui_editor(
+        state,
+        RepaintNotifier::new(),
+        EguiNiceSettings::new()
+            .with_tile("Quell")
+            .with_resize_hint(ResizeHint::resizable().with_min_logical_size(min))
+            .with_repaint_poll_interval(std::time::Duration::from_millis(33)),
+        QuellEditor {
+            s: shared,
+            gui: None,
+            history: spectrogram::History::default(),
+            next_frame: 0,
+            frames_dropped: 0,
+            meter_in: meters::Meter { db: -60.0 },
+            meter_out: meters::Meter { db: -60.0 },
+            removed: meters::Smoother::default(),
+            speech: 0.0,
+            gate_gain: 1.0,
+            last_paint: None,
+            picker: file_picker::FilePicker::default(),
+            pending_load: None,
+            size_restored: false,
+            trace: trace::Trace::from_env(),
+        },
+    )
+}
+
+fn set<P: Param>(setter: &ParamSetter, p: &P, v: P::Plain) {
+    setter.begin_set_parameter(p);
+    setter.set_parameter(p, v);
+    setter.end_set_parameter(p);
+}
+
+fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, p: &BoolParam, label: &str) {
+    let mut v = p.value();
+    if ui.checkbox(&mut v, label).changed() {
+        set(setter, p, v);
+    }
+}
+
+fn mmacs(macs_per_frame: usize) -> f32 {
+    // 200 hops per second at every rate.
+    macs_per_frame as f32 * 200.0 / 1e6
+}
+
+impl QuellEditor {
+    fn model_label(&self, c: ModelChoice) -> String {
+        let names = ModelChoice::variants();
+        let i = c.to_index();
+        match c {
+            ModelChoice::User => match self.s.loader.status() {
+                UserModelStatus::Loaded {
+                    name,
+                    macs_per_frame,
+                    ..
+                } => format!("User file: {name} · {:.0} MMAC/s", mmacs(macs_per_frame)),
+                _ => "User file (none loaded)".to_string(),
+            },
+            _ => match self.s.loader.weights.get(i) {
+                Some(w) => format!(
+                    "{} · {:.1} MMAC/s · {}k params",
+                    names[i],
+                    mmacs(w.macs_per_frame()),
+                    w.parameter_count() / 1000
+                ),
+                None => names[i].to_string(),
+            },
+        }
+    }
+
+    fn running_label(&self) -> String {
+        let a = self.s.telemetry.active_model.load(Ordering::Relaxed);
+        if a == USER_MODEL {
+            "user file".into()
+        } else {
+            ModelChoice::variants()
+                .get(a as usize)
+                .copied()
+                .unwrap_or("?")
+                .to_string()
+        }
+    }
+
+    /// Pull new frames and peaks; advance meters.
+    fn poll(&mut self, dt: f32) {
+        let hist = &mut self.history;
+        let removed = &mut self.removed;
+        let (mut speech, mut gate) = (None, None);
+        self.frames_dropped += self.s.feed.read_since(&mut self.next_frame, |f| {
+            hist.push(f);
+            removed.update(f.removed_db, 0.005, 0.4);
+            speech = Some(f.speech);
+            gate = Some(f.gate_gain);
+        });
+        self.speech = speech.unwrap_or(self.speech);
+        self.gate_gain = gate.unwrap_or(self.gate_gain);
+        let (pin, pout) = self.s.telemetry.take_peaks();
+        self.meter_in.update(pin, dt);
+        self.meter_out.update(pout, dt);
+    }
+
+    fn restore_size(&mut self, ui: &egui::Ui) {
+        if self.size_restored {
+            return;
+        }
+        self.size_restored = true;
+        let p = &self.s.params;
+        let zoom = p.editor_zoom.read().map(|z| *z).unwrap_or(1.0);
+        let (w, h) = p.editor_size.read().map(|s| *s).unwrap_or(DEFAULT_EDITOR_SIZE);
+        ui.ctx().set_zoom_factor(zoom.clamp(0.5, 3.0));
+        ui.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(
+            w.max(MIN_EDITOR_SIZE.0),
+            h.max(MIN_EDITOR_SIZE.1),
+        )));
+    }
+
+    fn header(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let p = self.s.params.clone();
+        ui.horizontal(|ui| {
+            ui.heading("Quell");
+            ui.separator();
+            ui.label("Model");
+            let current = p.model.value();
+            egui::ComboBox::from_id_salt("model")
+                .width(330.0)
+                .selected_text(self.model_label(current))
+                .show_ui(ui, |ui| {
+                    for i in 0..ModelChoice::variants().len() {
+                        let c = ModelChoice::from_index(i);
+                        if ui
+                            .selectable_label(c == current, self.model_label(c))
+                            .clicked()
+                        {
+                            set(setter, &p.model, c);
+                        }
+                    }
+                });
+            if ui.button("Load model file...").clicked() {
+                let last = p.user_model_path.read().ok().and_then(|x| x.clone());
+                self.picker.open_at(last.as_deref());
+            }
+            ui.separator();
+            toggle(ui, setter, &p.bypass, "Bypass");
+            ui.separator();
+            let zoom = ui.ctx().zoom_factor();
+            egui::ComboBox::from_id_salt("zoom")
+                .width(60.0)
+                .selected_text(format!("{:.0}%", zoom * 100.0))
+                .show_ui(ui, |ui| {
+                    for z in [1.0f32, 1.25, 1.5, 2.0] {
+                        if ui
+                            .selectable_label((z - zoom).abs() < 0.01, format!("{:.0}%", z * 100.0))
+                            .clicked()
+                        {
+                            ui.ctx().set_zoom_factor(z);
+                            if let Ok(mut s) = p.editor_zoom.write() {
+                                *s = z;
+                            }
+                        }
+                    }
+                });
+        });
+
+        // The user file's state, and where a load stands.
+        let status = self.s.loader.status();
+        if let Some((gen_before, path)) = &self.pending_load {
+            if self.s.loader.user_generation() > *gen_before {
+                set(setter, &p.model, ModelChoice::User);
+                self.picker.open = false;
+                self.pending_load = None;
+            } else if matches!(&status, UserModelStatus::Rejected { path: q, .. } if q == path) {
+                self.pending_load = None;
+            }
+        }
+        match &status {
+            UserModelStatus::Rejected { path, error } => {
+                ui.colored_label(
+                    egui::Color32::from_rgb(240, 110, 90),
+                    format!("Model file rejected: {path}: {error}"),
+                );
+            }
+            UserModelStatus::Loaded { path, params, .. } if p.model.value() == ModelChoice::User => {
+                ui.weak(format!("User model: {path} ({}k params)", params / 1000));
+            }
+            _ => {}
+        }
+        if p.model.value() == ModelChoice::User && self.s.loader.user_generation() == 0 {
+            ui.weak("No model file loaded: running the standard model until one is.");
+        }
+        if self.picker.open
+            && let Some(path) = self.picker.ui(ui)
+        {
+            self.pending_load = Some((
+                self.s.loader.user_generation(),
+                path.display().to_string(),
+            ));
+            self.s
+                .executor
+                .execute_background(Task::LoadUserFile(path));
+        }
+    }
+
+    fn controls(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let p = self.s.params.clone();
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new("Strength").size(20.0).strong());
+            ui.label(
+                egui::RichText::new(format!("{:.0} dB max attenuation", p.strength.value()))
+                    .size(16.0),
+            );
+        });
+        ui.scope(|ui| {
+            ui.spacing_mut().interact_size.y = 30.0;
+            ui.add(ParamSlider::for_param(&p.strength, setter).with_width(ui.available_width()));
+        });
+        ui.add_space(4.0);
+        egui::Grid::new("controls")
+            .num_columns(4)
+            .spacing([12.0, 6.0])
+            .show(ui, |ui| {
+                ui.label("Mix");
+                ui.add(ParamSlider::for_param(&p.mix, setter).with_width(200.0));
+                ui.label("Output gain");
+                ui.add(ParamSlider::for_param(&p.output_gain, setter).with_width(200.0));
+                ui.end_row();
+                toggle(ui, setter, &p.gate, "VAD gate");
+                ui.horizontal(|ui| {
+                    ui.label("Threshold");
+                    ui.add(ParamSlider::for_param(&p.gate_threshold, setter).with_width(120.0));
+                });
+                ui.label("Hold");
+                ui.add(ParamSlider::for_param(&p.gate_hold, setter).with_width(200.0));
+                ui.end_row();
+                toggle(ui, setter, &p.stereo_link, "Stereo link");
+                ui.label("");
+                ui.label("Retroactive grace");
+                ui.add(ParamSlider::for_param(&p.gate_lookback, setter).with_width(200.0));
+                ui.end_row();
+            });
+        ui.add_space(4.0);
+    }
+
+    fn readouts(&mut self, ui: &mut egui::Ui) {
+        let t = &self.s.telemetry;
+        ui.horizontal(|ui| {
+            meters::draw(ui, "In", &self.meter_in, 150.0);
+            meters::draw(ui, "Out", &self.meter_out, 150.0);
+        });
+        ui.separator();
+        let rate = t.sample_rate.load(Ordering::Relaxed);
+        let lat = t.latency_samples.load(Ordering::Relaxed);
+        let ms = if rate > 0.0 { lat as f32 / rate * 1000.0 } else { 0.0 };
+        ui.label(format!("Noise removed: {:.1} dB", self.removed.value));
+        ui.label(format!("Speech: {:.0}%", self.speech * 100.0));
+        if self.s.params.gate.value() {
+            ui.label(if self.gate_gain > 0.5 { "Gate: open" } else { "Gate: closed" });
+        }
+        ui.label(format!("Latency: {ms:.1} ms ({lat} smp)"));
+        ui.label(format!(
+            "CPU: {:.2}% of a core",
+            t.cpu_load.load(Ordering::Relaxed) * 100.0
+        ));
+        ui.label(format!("Running: {}", self.running_label()));
+    }
+
+    fn pictures(&mut self, ui: &mut egui::Ui) {
+        let limit = self.s.params.strength.value().max(1.0);
+        let rate = self.s.telemetry.sample_rate.load(Ordering::Relaxed);
+        let top = FrameGrid::for_rate(rate)
+            .map(|g| g.sample_rate / 2.0)
+            .unwrap_or(24_000.0);
+        self.history.update_textures(ui.ctx(), limit);
+        ui.horizontal(|ui| {
+            ui.strong("Mask (gain applied)");
+            spectrogram::legend(ui, limit);
+        });
+        let h = (ui.available_height() - 40.0).max(120.0);
+        spectrogram::draw(ui, self.history.mask_texture(), h * 0.6, top);
+        ui.strong("Input spectrum");
+        spectrogram::draw(ui, self.history.input_texture(), h * 0.4, top);
+    }
+
+    fn write_trace(&mut self, ui: &egui::Ui) {
+        let Some(trace) = &mut self.trace else { return };
+        let p = &self.s.params;
+        let t = &self.s.telemetry;
+        let rect = ui.ctx().content_rect();
+        let status = match self.s.loader.status() {
+            UserModelStatus::None => "none".to_string(),
+            UserModelStatus::Loaded { name, .. } => format!("loaded:{name}"),
+            UserModelStatus::Rejected { error, .. } => format!("rejected:{error}"),
+        };
+        let (mi, mo) = (self.meter_in.db, self.meter_out.db);
+        trace.tick(|| {
+            serde_json::json!({
+                "strength": p.strength.value(),
+                "mix": p.mix.value(),
+                "gain_db": p.output_gain.value(),
+                "model": format!("{:?}", p.model.value()),
+                "running": t.active_model.load(Ordering::Relaxed),
+                "link": p.stereo_link.value(),
+                "bypass": p.bypass.value(),
+                "gate": p.gate.value(),
+                "gate_threshold": p.gate_threshold.value(),
+                "gate_hold_ms": p.gate_hold.value(),
+                "gate_lookback_ms": p.gate_lookback.value(),
+                "gate_gain": self.gate_gain,
+                "speech": self.speech,
+                "latency": t.latency_samples.load(Ordering::Relaxed),
+                "in_db": mi,
+                "out_db": mo,
+                "removed_db": self.removed.value,
+                "cpu": t.cpu_load.load(Ordering::Relaxed),
+                "frames_seen": self.history.frames_seen,
+                "frames_dropped": self.frames_dropped,
+                "window_points": [rect.width(), rect.height()],
+                "zoom": ui.ctx().zoom_factor(),
+                "saved_size": *p.editor_size.read().unwrap(),
+                "user_model": status,
+            })
+        });
+    }
+}
+
+impl NiceEguiApp for QuellEditor {
+    fn build(
+        &mut self,
+        _egui_ctx: egui::Context,
+        gui: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        self.gui = Some(gui);
+        self.size_restored = false;
+        // Start the pictures at "now" rather than replaying what was queued while closed.
+        self.next_frame = self.s.feed.written();
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        let Some(gui) = self.gui.clone() else { return };
+        let setter = gui.param_setter();
+        let now = Instant::now();
+        let dt = self
+            .last_paint
+            .map_or(0.0, |t| now.duration_since(t).as_secs_f32());
+        self.last_paint = Some(now);
+        self.restore_size(ui);
+        self.poll(dt);
+
+        let min = egui::vec2(MIN_EDITOR_SIZE.0, MIN_EDITOR_SIZE.1);
+        ResizableWindow::new("quell-resize")
+            .min_size(min)
+            .show(ui, |ui| {
+                egui::Panel::top("header").show(ui, |ui| self.header(ui, &setter));
+                egui::Panel::bottom("controls").show(ui, |ui| self.controls(ui, &setter));
+                egui::Panel::right("meters")
+                    .resizable(false)
+                    .exact_size(170.0)
+                    .show(ui, |ui| self.readouts(ui));
+                egui::CentralPanel::default().show(ui, |ui| self.pictures(ui));
+            });
+        self.write_trace(ui);
+        ui.ctx().request_repaint();
+    }
+
+    fn resized(&mut self, size: nice_plug_egui::baseview::WindowSize) {
+        if !self.size_restored {
+            return;
+        }
+        let zoom = self.s.params.editor_zoom.read().map(|z| *z).unwrap_or(1.0);
+        if let Ok(mut s) = self.s.params.editor_size.write() {
+            *s = (
+                (size.logical.width as f32 / zoom).max(MIN_EDITOR_SIZE.0),
+                (size.logical.height as f32 / zoom).max(MIN_EDITOR_SIZE.1),
+            );
+        }
+    }
+}
