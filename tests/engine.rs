@@ -302,3 +302,48 @@ fn model_swap_mid_stream_is_click_free() {
         "step {around} vs {before} / {input_steps}"
     );
 }
+
+#[test]
+fn the_gates_retroactive_grace_adds_exactly_its_delay_to_the_reported_latency() {
+    for rate in [44_100.0, 48_000.0, 96_000.0] {
+        let base = engine(rate, 1, full()).latency();
+        // Threshold 0: always open, so an impulse must come out, exactly at the new latency.
+        let params = EngineParams {
+            strength_db: 0.0,
+            gate: true,
+            gate_threshold: 0.0,
+            gate_lookback_ms: 30.0,
+            ..full()
+        };
+        let mut e = engine(rate, 1, params);
+        let hop = e.grid().hop;
+        assert_eq!(e.latency(), base + 6 * hop, "{rate}");
+        let latency = e.latency();
+        let mut x = vec![0.0; latency * 3 + 1000];
+        x[500] = 1.0;
+        let y = run(&mut e, &[x], 128).remove(0);
+        let peak = y
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .unwrap();
+        assert_eq!(peak.0, 500 + latency, "{rate}");
+        assert!((peak.1 - 1.0).abs() < 1e-3);
+        // Turning the gate off gives the base latency back.
+        e.set_params(full());
+        assert_eq!(e.latency(), base);
+    }
+}
+
+#[test]
+fn a_gate_that_never_hears_speech_silences_noise() {
+    let rate = 48_000.0;
+    let params = EngineParams {
+        gate: true,
+        gate_threshold: 1.0, // a sigmoid never reaches it
+        ..full()
+    };
+    let x = noise(48_000, 3, 0.3);
+    let y = run(&mut engine(rate, 1, params), &[x], 480).remove(0);
+    assert!(rms(&y[4800..]) < 1e-6, "{}", rms(&y[4800..]));
+}

@@ -106,3 +106,45 @@ fn denoises_48_khz() {
 fn denoises_16_khz() {
     check_rate(16_000.0);
 }
+
+/// The VAD gate with its retroactive grace: speech passes with its onsets intact, the noise before
+/// it is silenced.
+#[test]
+fn vad_gate_mutes_noise_alone_and_keeps_speech_onsets() {
+    let rate = 48_000.0;
+    let s = speech(rate);
+    let lead = rate as usize;
+    let n = lead + s.len();
+    let mut clean = vec![0.0; n];
+    clean[lead..].copy_from_slice(&s);
+    let nz = noise(n, 5, 1.0);
+    let g = rms(&s) / rms(&nz) / 10f32.powf(15.0 / 20.0);
+    let noisy: Vec<f32> = clean.iter().zip(&nz).map(|(c, v)| c + g * v).collect();
+    let process = |params: EngineParams| {
+        let mut e = engine(rate, 1, params);
+        let lat = e.latency();
+        let mut input = noisy.clone();
+        input.extend(std::iter::repeat_n(0.0, lat));
+        run(&mut e, &[input], 480).remove(0)[lat..].to_vec()
+    };
+    let gated = process(EngineParams {
+        gate: true,
+        ..EngineParams::default()
+    });
+    let open = process(EngineParams::default());
+    // Noise alone (after the first 0.3 s): at least 40 dB below the ungated output.
+    let (a, b) = (lead * 3 / 10, lead - lead / 10);
+    let extra_db = 20.0 * (rms(&open[a..b]) / rms(&gated[a..b]).max(1e-9)).log10();
+    // The first 100 ms of the first word: nearly as loud as without the gate.
+    let first = lead + s.iter().position(|x| x.abs() > 0.02).unwrap();
+    let w = (rate * 0.1) as usize;
+    let onset_db = 20.0 * (rms(&gated[first..first + w]) / rms(&open[first..first + w])).log10();
+    // The whole speech part: kept.
+    let speech_db = 20.0 * (rms(&gated[lead..]) / rms(&open[lead..])).log10();
+    eprintln!(
+        "gate: noise alone {extra_db:.1} dB lower, first word {onset_db:.2} dB, speech {speech_db:.2} dB"
+    );
+    assert!(extra_db > 40.0, "noise alone only {extra_db:.1} dB lower");
+    assert!(onset_db > -1.0, "word onset clipped: {onset_db:.2} dB");
+    assert!(speech_db > -1.0, "speech lost {speech_db:.2} dB");
+}

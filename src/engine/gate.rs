@@ -108,3 +108,85 @@ impl Gate {
         self.write = (self.write + 1) % self.slots;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(lookback_ms: f32, hold_ms: f32) -> EngineParams {
+        EngineParams {
+            gate: true,
+            gate_threshold: 0.5,
+            gate_hold_ms: hold_ms,
+            gate_lookback_ms: lookback_ms,
+            ..EngineParams::default()
+        }
+    }
+
+    /// Hop k carries the value k+1 in every sample; speech is heard in hops 20..40. Returns the
+    /// output hops.
+    fn run(p: &EngineParams) -> Vec<Vec<f32>> {
+        let grid = FrameGrid::for_rate(48_000.0).unwrap();
+        let mut g = Gate::new(grid, 1);
+        g.reset(p);
+        (0..80)
+            .map(|k| {
+                let mut hop = vec![vec![(k + 1) as f32; grid.hop]];
+                let speech = if (20..40).contains(&k) { 0.9 } else { 0.1 };
+                g.process(p, speech, 1.0, hop.iter_mut());
+                hop.pop().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn retroactive_grace_opens_the_gate_before_the_first_word_reaches_the_output() {
+        // 30 ms = 6 hops of delay: the first speech hop (value 21) leaves at hop 26, fully open.
+        let out = run(&params(30.0, 0.0));
+        assert!(out[26].iter().all(|&x| x == 21.0), "{:?}", &out[26][..4]);
+        // And the hops just before the onset fade in rather than click.
+        assert!(out[20].iter().all(|&x| x >= 0.0 && x <= 15.0));
+        // Without it, the onset is faded in (clipped).
+        let plain = run(&params(0.0, 0.0));
+        assert!(plain[20][0] < 21.0 * 0.1);
+    }
+
+    #[test]
+    fn gate_closes_after_the_hold_and_stays_shut_in_noise() {
+        let hold_ms = 50.0; // 10 hops
+        let out = run(&params(0.0, hold_ms));
+        // Open through speech and the hold...
+        assert!(out[30].iter().all(|&x| x == 31.0));
+        assert!(out[49].iter().all(|&x| x == 50.0));
+        // ...then a 4-hop release, then silence.
+        assert!(out[55].iter().all(|&x| x == 0.0));
+        assert!(out[5].iter().all(|&x| x == 0.0), "shut before any speech");
+    }
+
+    #[test]
+    fn gate_off_is_transparent_with_no_delay() {
+        let p = EngineParams::default();
+        assert_eq!(
+            Gate::new(FrameGrid::for_rate(48_000.0).unwrap(), 1).lookback_hops(&p),
+            0
+        );
+        let out = run(&p);
+        for (k, hop) in out.iter().enumerate() {
+            assert!(hop.iter().all(|&x| x == (k + 1) as f32));
+        }
+    }
+
+    #[test]
+    fn bypass_overrides_a_closed_gate() {
+        let grid = FrameGrid::for_rate(48_000.0).unwrap();
+        let p = params(0.0, 0.0);
+        let mut g = Gate::new(grid, 1);
+        g.reset(&p);
+        let mut hop = vec![vec![1.0; grid.hop]];
+        for _ in 0..10 {
+            hop[0].fill(1.0);
+            g.process(&p, 0.0, 0.0, hop.iter_mut());
+        }
+        assert!(hop[0].iter().all(|&x| x == 1.0));
+    }
+}
