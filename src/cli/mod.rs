@@ -6,6 +6,7 @@ mod dump;
 mod progress;
 
 pub use args::Args;
+pub use denoise::MAX_CHANNELS;
 
 use crate::model::{ModelError, ModelWeights, bundled};
 use std::path::Path;
@@ -75,6 +76,13 @@ pub fn resolve_model(spec: &str) -> Result<ModelWeights, String> {
     let path = Path::new(spec);
     if !path.exists() {
         let names: Vec<&str> = bundled::BUNDLED.iter().map(|m| m.name).collect();
+        // Something that looks like a path was meant as one: say so plainly.
+        if spec.contains(std::path::is_separator) || spec.ends_with(".safetensors") {
+            return Err(format!(
+                "model file '{spec}' does not exist (bundled models: {})",
+                names.join(", ")
+            ));
+        }
         return Err(format!(
             "'{spec}' is neither a bundled model ({}) nor an existing file",
             names.join(", ")
