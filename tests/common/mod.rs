@@ -1,6 +1,9 @@
 #![allow(dead_code)]
 //! Signals and engines shared by the integration tests.
 
+pub mod bad_models;
+pub mod bad_wavs;
+
 use quell::engine::{Engine, EngineParams, ModelInstance};
 use quell::model::{ModelWeights, bundled};
 use std::sync::Arc;
