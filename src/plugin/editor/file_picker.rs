@@ -70,8 +70,11 @@ impl FilePicker {
                     .desired_width(ui.available_width() - 130.0)
                     .hint_text("/path/to/model.safetensors"),
             );
+            super::mark(ui, "file-path", &edit);
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (ui.button("Load").clicked() || enter) && !self.path.trim().is_empty() {
+            let load = ui.button("Load");
+            super::mark(ui, "file-load", &load);
+            if (load.clicked() || enter) && !self.path.trim().is_empty() {
                 chosen = Some(PathBuf::from(self.path.trim()));
             }
             if ui.button("Close").clicked() {

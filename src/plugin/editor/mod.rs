@@ -92,9 +92,44 @@ fn set<P: Param>(setter: &ParamSetter, p: &P, v: P::Plain) {
 
 fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, p: &BoolParam, label: &str) {
     let mut v = p.value();
-    if ui.checkbox(&mut v, label).changed() {
+    let r = ui.checkbox(&mut v, label);
+    if r.changed() {
         set(setter, p, v);
     }
+    mark(ui, p.name(), &r);
+}
+
+/// Names whose on-screen rectangles go into the test trace, so scripts can click them.
+const MARKS: &[&str] = &[
+    "Strength",
+    "Mix",
+    "Output Gain",
+    "Model",
+    "Stereo Link",
+    "Bypass",
+    "VAD Gate",
+    "Gate Threshold",
+    "Gate Hold",
+    "Retroactive Grace",
+    "load",
+    "zoom",
+    "model-0",
+    "model-1",
+    "model-2",
+    "zoom-200",
+    "zoom-100",
+    "file-path",
+    "file-load",
+];
+
+fn mark(ui: &egui::Ui, name: &str, r: &egui::Response) {
+    ui.ctx()
+        .data_mut(|d| d.insert_temp(egui::Id::unique(("quell-mark", name)), r.rect));
+}
+
+fn slider<P: Param>(ui: &mut egui::Ui, setter: &ParamSetter, p: &P, width: f32) {
+    let r = ui.add(ParamSlider::for_param(p, setter).with_width(width));
+    mark(ui, p.name(), &r);
 }
 
 fn mmacs(macs_per_frame: usize) -> f32 {
@@ -180,21 +215,23 @@ impl QuellEditor {
             ui.separator();
             ui.label("Model");
             let current = p.model.value();
-            egui::ComboBox::from_id_salt("model")
+            let combo = egui::ComboBox::from_id_salt("model")
                 .width(330.0)
                 .selected_text(self.model_label(current))
                 .show_ui(ui, |ui| {
                     for i in 0..ModelChoice::variants().len() {
                         let c = ModelChoice::from_index(i);
-                        if ui
-                            .selectable_label(c == current, self.model_label(c))
-                            .clicked()
-                        {
+                        let r = ui.selectable_label(c == current, self.model_label(c));
+                        mark(ui, ["model-0", "model-1", "model-2", "model-3"][i.min(3)], &r);
+                        if r.clicked() {
                             set(setter, &p.model, c);
                         }
                     }
                 });
-            if ui.button("Load model file...").clicked() {
+            mark(ui, "Model", &combo.response);
+            let load = ui.button("Load model file...");
+            mark(ui, "load", &load);
+            if load.clicked() {
                 let last = p.user_model_path.read().ok().and_then(|x| x.clone());
                 self.picker.open_at(last.as_deref());
             }
@@ -202,15 +239,21 @@ impl QuellEditor {
             toggle(ui, setter, &p.bypass, "Bypass");
             ui.separator();
             let zoom = ui.ctx().zoom_factor();
-            egui::ComboBox::from_id_salt("zoom")
+            let combo = egui::ComboBox::from_id_salt("zoom")
                 .width(60.0)
                 .selected_text(format!("{:.0}%", zoom * 100.0))
                 .show_ui(ui, |ui| {
                     for z in [1.0f32, 1.25, 1.5, 2.0] {
-                        if ui
-                            .selectable_label((z - zoom).abs() < 0.01, format!("{:.0}%", z * 100.0))
-                            .clicked()
-                        {
+                        let r = ui.selectable_label(
+                            (z - zoom).abs() < 0.01,
+                            format!("{:.0}%", z * 100.0),
+                        );
+                        if z == 2.0 {
+                            mark(ui, "zoom-200", &r);
+                        } else if z == 1.0 {
+                            mark(ui, "zoom-100", &r);
+                        }
+                        if r.clicked() {
                             ui.ctx().set_zoom_factor(z);
                             if let Ok(mut s) = p.editor_zoom.write() {
                                 *s = z;
@@ -218,6 +261,7 @@ impl QuellEditor {
                         }
                     }
                 });
+            mark(ui, "zoom", &combo.response);
         });
 
         // The user file's state, and where a load stands.
@@ -232,7 +276,7 @@ impl QuellEditor {
             }
         }
         match &status {
-            UserModelStatus::Rejected { path, error } => {
+            UserModelStatus::Rejected { path, error } if self.picker.open => {
                 ui.colored_label(
                     egui::Color32::from_rgb(240, 110, 90),
                     format!("Model file rejected: {path}: {error}"),
@@ -271,7 +315,8 @@ impl QuellEditor {
         });
         ui.scope(|ui| {
             ui.spacing_mut().interact_size.y = 30.0;
-            ui.add(ParamSlider::for_param(&p.strength, setter).with_width(ui.available_width()));
+            let w = ui.available_width();
+            slider(ui, setter, &p.strength, w);
         });
         ui.add_space(4.0);
         egui::Grid::new("controls")
@@ -279,22 +324,22 @@ impl QuellEditor {
             .spacing([12.0, 6.0])
             .show(ui, |ui| {
                 ui.label("Mix");
-                ui.add(ParamSlider::for_param(&p.mix, setter).with_width(200.0));
+                slider(ui, setter, &p.mix, 200.0);
                 ui.label("Output gain");
-                ui.add(ParamSlider::for_param(&p.output_gain, setter).with_width(200.0));
+                slider(ui, setter, &p.output_gain, 200.0);
                 ui.end_row();
                 toggle(ui, setter, &p.gate, "VAD gate");
                 ui.horizontal(|ui| {
                     ui.label("Threshold");
-                    ui.add(ParamSlider::for_param(&p.gate_threshold, setter).with_width(120.0));
+                    slider(ui, setter, &p.gate_threshold, 120.0);
                 });
                 ui.label("Hold");
-                ui.add(ParamSlider::for_param(&p.gate_hold, setter).with_width(200.0));
+                slider(ui, setter, &p.gate_hold, 200.0);
                 ui.end_row();
                 toggle(ui, setter, &p.stereo_link, "Stereo link");
                 ui.label("");
                 ui.label("Retroactive grace");
-                ui.add(ParamSlider::for_param(&p.gate_lookback, setter).with_width(200.0));
+                slider(ui, setter, &p.gate_lookback, 200.0);
                 ui.end_row();
             });
         ui.add_space(4.0);
@@ -302,9 +347,11 @@ impl QuellEditor {
 
     fn readouts(&mut self, ui: &mut egui::Ui) {
         let t = &self.s.telemetry;
+        // The meters give way when the file browser takes room from the middle of the window.
+        let h = (ui.available_height() - 190.0).clamp(50.0, 150.0);
         ui.horizontal(|ui| {
-            meters::draw(ui, "In", &self.meter_in, 150.0);
-            meters::draw(ui, "Out", &self.meter_out, 150.0);
+            meters::draw(ui, "In", &self.meter_in, h);
+            meters::draw(ui, "Out", &self.meter_out, h);
         });
         ui.separator();
         let rate = t.sample_rate.load(Ordering::Relaxed);
@@ -334,8 +381,12 @@ impl QuellEditor {
             ui.strong("Mask (gain applied)");
             spectrogram::legend(ui, limit);
         });
-        let h = (ui.available_height() - 40.0).max(120.0);
+        let gate = self.s.params.gate.value();
+        let h = (ui.available_height() - if gate { 50.0 } else { 40.0 }).max(120.0);
         spectrogram::draw(ui, self.history.mask_texture(), h * 0.6, top);
+        if gate {
+            self.history.draw_gate(ui);
+        }
         ui.strong("Input spectrum");
         spectrogram::draw(ui, self.history.input_texture(), h * 0.4, top);
     }
@@ -351,6 +402,21 @@ impl QuellEditor {
             UserModelStatus::Rejected { error, .. } => format!("rejected:{error}"),
         };
         let (mi, mo) = (self.meter_in.db, self.meter_out.db);
+        let zoom = ui.ctx().zoom_factor();
+        // Rectangles in window pixels (points times zoom), drawn this frame or earlier.
+        let widgets: serde_json::Map<String, serde_json::Value> = MARKS
+            .iter()
+            .filter_map(|&name| {
+                let r: egui::Rect = ui
+                    .ctx()
+                    .data(|d| d.get_temp(egui::Id::unique(("quell-mark", name))))?;
+                let px = |v: f32| (v * zoom).round();
+                Some((
+                    name.to_string(),
+                    serde_json::json!([px(r.left()), px(r.top()), px(r.right()), px(r.bottom())]),
+                ))
+            })
+            .collect();
         trace.tick(|| {
             serde_json::json!({
                 "strength": p.strength.value(),
@@ -377,6 +443,7 @@ impl QuellEditor {
                 "zoom": ui.ctx().zoom_factor(),
                 "saved_size": *p.editor_size.read().unwrap(),
                 "user_model": status,
+                "widgets": widgets,
             })
         });
     }
@@ -427,11 +494,11 @@ impl NiceEguiApp for QuellEditor {
         if !self.size_restored {
             return;
         }
-        let zoom = self.s.params.editor_zoom.read().map(|z| *z).unwrap_or(1.0);
+        // egui-baseview reports the size in egui points (zoom already divided out).
         if let Ok(mut s) = self.s.params.editor_size.write() {
             *s = (
-                (size.logical.width as f32 / zoom).max(MIN_EDITOR_SIZE.0),
-                (size.logical.height as f32 / zoom).max(MIN_EDITOR_SIZE.1),
+                (size.logical.width as f32).max(MIN_EDITOR_SIZE.0),
+                (size.logical.height as f32).max(MIN_EDITOR_SIZE.1),
             );
         }
     }

@@ -13,6 +13,7 @@ const INPUT_FLOOR_DB: f32 = -100.0;
 pub struct History {
     mask: Vec<[f32; ROWS]>,
     input: Vec<[f32; ROWS]>,
+    gate: Vec<f32>,
     /// Next column to write (ring over `COLUMNS`).
     head: usize,
     pub frames_seen: u64,
@@ -25,6 +26,7 @@ impl Default for History {
         Self {
             mask: vec![[0.0; ROWS]; COLUMNS],
             input: vec![[INPUT_FLOOR_DB; ROWS]; COLUMNS],
+            gate: vec![1.0; COLUMNS],
             head: 0,
             frames_seen: 0,
             mask_tex: None,
@@ -66,6 +68,7 @@ impl History {
     pub fn push(&mut self, f: &Frame) {
         self.mask[self.head] = f.mask_db;
         self.input[self.head] = f.input_db;
+        self.gate[self.head] = f.gate_gain;
         self.head = (self.head + 1) % COLUMNS;
         self.frames_seen += 1;
     }
@@ -94,6 +97,33 @@ impl History {
                 Some(t) => t.set(img, TextureOptions::LINEAR),
                 None => *tex = Some(ctx.load_texture(name, img, TextureOptions::LINEAR)),
             }
+        }
+    }
+
+    /// A strip under the mask: the VAD gate over the same time axis (green open, dark closed).
+    pub fn draw_gate(&self, ui: &mut egui::Ui) {
+        let axis = 44.0;
+        let (rect, _) =
+            ui.allocate_exact_size(vec2(ui.available_width(), 8.0), egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.text(
+            pos2(rect.left() + axis - 6.0, rect.center().y),
+            egui::Align2::RIGHT_CENTER,
+            "gate",
+            egui::FontId::proportional(10.0),
+            ui.visuals().text_color(),
+        );
+        let plot = Rect::from_min_max(pos2(rect.left() + axis, rect.top()), rect.max);
+        let w = plot.width() / COLUMNS as f32;
+        for x in 0..COLUMNS {
+            let g = self.gate[(self.head + x) % COLUMNS];
+            let c = Color32::from_rgb(20, (40.0 + 170.0 * g) as u8, (30.0 + 60.0 * g) as u8);
+            let x0 = plot.left() + x as f32 * w;
+            painter.rect_filled(
+                Rect::from_min_max(pos2(x0, plot.top()), pos2(x0 + w + 0.5, plot.bottom())),
+                0.0,
+                c,
+            );
         }
     }
 
