@@ -1030,13 +1030,17 @@ fn impulse_input(channels: usize, frames: usize, positions: &[usize]) -> Vec<Vec
 // Tests
 // ---------------------------------------------------------------------------------------------
 
-const PARAM_NAMES: [&str; 6] = [
+const PARAM_NAMES: [&str; 10] = [
     "Strength",
     "Mix",
     "Output Gain",
     "Model",
     "Stereo Link",
     "Bypass",
+    "VAD Gate",
+    "Gate Threshold",
+    "Gate Hold",
+    "Retroactive Grace",
 ];
 
 #[test]
@@ -1229,6 +1233,48 @@ fn latency_is_exact_with_strength_zero_at_48k() {
 }
 
 #[test]
+fn the_gates_retroactive_grace_is_reported_as_latency() {
+    let mut inst = Instance::new();
+    let rate = 48000.0;
+    inst.activate_as_host(rate, 1, 4096);
+    assert_eq!(inst.latency(), 479);
+    let changes = vec![
+        ParamChange {
+            id: inst.id("VAD Gate"),
+            value: 1.0,
+            time: 0,
+        },
+        ParamChange {
+            id: inst.id("Retroactive Grace"),
+            value: inst.text_value("Retroactive Grace", "50"),
+            time: 0,
+        },
+    ];
+    let restarts = inst.host().restart_requests.load(Ordering::SeqCst);
+    let input = test_signal(rate, 4800, 2, 31);
+    let out = inst.on_audio_thread(|inst| {
+        inst.start_processing();
+        let o = stream(inst, &input, &[480; 10], |b, _, _| {
+            if b == 0 { changes.clone() } else { vec![] }
+        }, false);
+        inst.stop_processing();
+        o
+    });
+    assert_finite(&out, "gate on");
+    // 50 ms = 10 hops of 240 samples on top of the STFT's 479.
+    assert_eq!(inst.latency(), 479 + 2400, "latency.get after enabling the gate");
+    assert!(
+        inst.host().restart_requests.load(Ordering::SeqCst) > restarts,
+        "no restart request: the host was not told the latency changed"
+    );
+    // The host restarts the plugin as asked; the new latency holds.
+    inst.deactivate();
+    inst.activate(rate, 1, 4096);
+    assert_eq!(inst.latency(), 479 + 2400);
+    inst.deactivate();
+}
+
+#[test]
 fn activate_deactivate_cycles_with_rate_changes() {
     let mut inst = Instance::new();
     inst.flush_params(&[ParamChange {
@@ -1345,6 +1391,10 @@ fn state_round_trips_parameters() {
         ("Mix", 0.25),
         ("Output Gain", a.text_value("Output Gain", "-6")),
         ("Stereo Link", 1.0),
+        ("VAD Gate", 1.0),
+        ("Gate Threshold", 0.3),
+        ("Gate Hold", a.text_value("Gate Hold", "500")),
+        ("Retroactive Grace", a.text_value("Retroactive Grace", "60")),
     ];
     // Set through automation while processing, as a host would replay it.
     a.activate(48000.0, 1, 4096);
@@ -1569,6 +1619,25 @@ fn allocation_workload() {
                     time: t(0.1),
                 });
             }
+            if b % 6 == 2 {
+                // The VAD gate on and off (its grace changes the latency: a latency report from
+                // the audio thread), with a new grace and threshold.
+                ev.push(ParamChange {
+                    id: ids[6],
+                    value: ((b / 6) % 2) as f64,
+                    time: t(0.2),
+                });
+                ev.push(ParamChange {
+                    id: ids[9],
+                    value: ((b * 5) % 7) as f64 * 30.0,
+                    time: t(0.4),
+                });
+                ev.push(ParamChange {
+                    id: ids[7],
+                    value: ((b * 3) % 5) as f64 / 4.0,
+                    time: t(0.6),
+                });
+            }
             if b % 9 == 4 {
                 // Model switch request: alternate between the first and the last model. The swap
                 // is prepared on nice-plug's background thread and lands in a later block, so give
@@ -1641,6 +1710,8 @@ fn run_child(plant: bool) -> std::process::Output {
         "--test-threads=1",
     ])
     .env(CHILD_ENV, "1")
+    // Feed the editor's spectrum view as if it were open, so that path is checked too.
+    .env("QUELL_TEST_FEED", "1")
     .env("QUELL_CLAP", &loaded().path)
     .env("RUST_BACKTRACE", "0");
     if plant {

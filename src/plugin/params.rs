@@ -174,6 +174,24 @@ mod tests {
     use crate::model::bundled::BUNDLED;
 
     #[test]
+    fn window_size_zoom_and_user_model_path_are_saved_with_the_project() {
+        let a = QuellParams::default();
+        *a.editor_size.write().unwrap() = (1000.0, 700.0);
+        *a.editor_zoom.write().unwrap() = 2.0;
+        *a.user_model_path.write().unwrap() = Some("/models/mine.safetensors".into());
+        let saved = a.serialize_fields();
+        let b = QuellParams::default();
+        assert_eq!(*b.editor_size.read().unwrap(), DEFAULT_EDITOR_SIZE);
+        b.deserialize_fields(&saved);
+        assert_eq!(*b.editor_size.read().unwrap(), (1000.0, 700.0));
+        assert_eq!(*b.editor_zoom.read().unwrap(), 2.0);
+        assert_eq!(
+            b.user_model_path.read().unwrap().as_deref(),
+            Some("/models/mine.safetensors")
+        );
+    }
+
+    #[test]
     fn model_choices_are_the_bundled_models_in_order_then_the_user_file() {
         let ids = ModelChoice::ids().expect("stable ids");
         let names: Vec<&str> = BUNDLED.iter().map(|m| m.name).collect();
