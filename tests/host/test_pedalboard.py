@@ -45,6 +45,10 @@ PARAMS = {
     "Model": "model",
     "Stereo Link": "stereo_link",
     "Bypass": "bypass",
+    "VAD Gate": "vad_gate",
+    "Gate Threshold": "gate_threshold",
+    "Gate Hold": "gate_hold_ms",
+    "Retroactive Grace": "retroactive_grace_ms",
 }
 
 RATES = (44100, 48000, 96000)
@@ -214,6 +218,28 @@ def test_strength_zero_is_identity_after_latency_compensation(rate, channels):
     y = np.concatenate(outs, axis=1)
     err = np.abs(y - x[:, : y.shape[1]]).max()
     assert err < 1e-5, f"strength 0, streamed: output differs from the input by {err}"
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_gate_grace_is_compensated_by_the_host(rate):
+    """With the gate on, its retroactive grace is part of the reported latency, and the host's
+    compensation lines the output up again: an always-open gate at strength 0 is the identity."""
+    plugin = load()
+    plugin.strength_db = 0.0
+    plugin.vad_gate = True
+    plugin.gate_threshold = 0.0  # always open
+    plugin.retroactive_grace_ms = 50.0
+    warm_up(plugin, rate, 2)
+    hop = math.floor(rate / 200 + 0.5)
+    assert plugin.reported_latency_samples == expected_latency(rate) + 10 * hop
+    x = make_signal(rate, 1.0, 2, seed=3)
+    y = plugin.process(x, rate)
+    assert np.abs(y - x).max() < 1e-5
+    # And a gate that never opens (threshold 100 %) silences the output.
+    plugin.gate_threshold = 100.0
+    warm_up(plugin, rate, 2)
+    y = plugin.process(x, rate)
+    assert rms(y[:, rate // 10 :]) < 1e-6
 
 
 def test_rate_changes_on_one_instance():
