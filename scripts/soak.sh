@@ -14,8 +14,8 @@ LOG="target/soak-${HOURS}h.log"
 mkdir -p target
 
 echo "== building (release): cargo test --release --test soak --no-run"
-BIN=$(cargo test --release --test soak --no-run 2>&1 | tee /dev/stderr \
-  | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
+cargo test --release --test soak --no-run 2>&1 | tee "$LOG.build"
+BIN=$(sed -n 's/.*Executable .*(\(.*\))$/\1/p' "$LOG.build" | tail -1)
 [ -x "$BIN" ] || { echo "no soak test binary found" >&2; exit 1; }
 
 # The test binary is what `cargo test --release --test soak -- --nocapture` runs; running it directly

@@ -1,7 +1,8 @@
 //! A corpus of malformed model files and WAVs (built in `common::bad_models` / `common::bad_wavs`).
 //! Each must give a clear, named error and no crash: from `ModelWeights::load_user_file` (the one
-//! loader behind the CLI's `--model PATH` and the plugin's "load model file"), from `wav::read`, and
-//! from `quell denoise` as a user runs it (exit status 1, one line on stderr naming the file and the
+//! loader behind the CLI's `--model PATH` and the plugin's "load model file"), from the plugin's
+//! background loader (which must keep the previous user model), from `wav::read`, and from
+//! `quell denoise` as a user runs it (exit status 1, one line on stderr naming the file and the
 //! problem, no panic, no output file, input untouched).
 
 mod common;
@@ -185,6 +186,46 @@ fn directories_missing_and_oversized_model_files_are_refused() {
         let e = ModelWeights::load_user_file(&path).expect_err("must be refused");
         assert!(expect(&e), "{}: {e:?}", path.display());
         assert_names(&e.to_string(), mentions, &path.display().to_string());
+    }
+}
+
+#[test]
+fn the_plugins_loader_rejects_every_bad_model_and_keeps_the_previous_one() {
+    use quell::plugin::handoff::{ModelKey, UserModelStatus, channel};
+    let dir = scratch("plugin");
+    let (loader, _audio_side) = channel(vec![common::default_weights()]);
+    // A good user file first: every rejection below must leave it in place.
+    let good = dir.join("good.safetensors");
+    std::fs::write(&good, bad_models::edited(|_| {})).unwrap();
+    loader.load_user_file(&good).unwrap();
+    let generation = loader.user_generation();
+    let params = loader
+        .weights_for(ModelKey::User(generation))
+        .unwrap()
+        .parameter_count();
+    let mut cases: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    for (i, case) in bad_models::corpus().iter().enumerate() {
+        let path = dir.join(format!("model_{i}.safetensors"));
+        std::fs::write(&path, &case.bytes).unwrap();
+        cases.push((path, case.mentions.clone()));
+    }
+    for (path, _, mentions) in bad_model_paths(&dir) {
+        cases.push((path, mentions.iter().map(|s| s.to_string()).collect()));
+    }
+    for (path, mentions) in cases {
+        let what = path.display().to_string();
+        let msg = loader.load_user_file(&path).expect_err(&what);
+        assert_names(&msg, &mentions, &what);
+        assert_eq!(
+            loader.status(),
+            UserModelStatus::Rejected {
+                path: what.clone(),
+                error: msg
+            }
+        );
+        assert_eq!(loader.user_generation(), generation, "{what}");
+        let kept = loader.weights_for(ModelKey::User(generation)).unwrap();
+        assert_eq!(kept.parameter_count(), params, "{what}");
     }
 }
 
