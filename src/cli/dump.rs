@@ -9,7 +9,7 @@ use crate::dataset::mixer::{self, MixConfig, RATE};
 use crate::dataset::npy::NpyWriter;
 use crate::dataset::pool::Pool;
 use crate::dataset::rng::Rng;
-use crate::dsp::bands::{DEFAULT_BANDS, erb_band_edges};
+use crate::dsp::bands::{DEFAULT_BANDS, layout_edges};
 use crate::dsp::features::{FEATURE_VERSION, n_features};
 use crate::dsp::grid::FrameGrid;
 
@@ -31,6 +31,11 @@ pub fn run(mut args: Args) -> Result<(), String> {
         snr_max: args.parsed("--snr-max", 25.0)?,
         ..MixConfig::default()
     };
+    // Band layout: `erb32` (default, the shipped models) or `bins` (one band per FFT bin).
+    let layout = args
+        .value("--bands", None)?
+        .unwrap_or_else(|| format!("erb{DEFAULT_BANDS}"));
+    let edges = layout_edges(&layout)?;
     let quiet = args.switch("--quiet");
     args.positionals()?;
 
@@ -44,7 +49,6 @@ pub fn run(mut args: Args) -> Result<(), String> {
         noise.seconds(RATE) / 60.0
     );
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create '{}': {e}", out.display()))?;
-    let edges = erb_band_edges(DEFAULT_BANDS);
     let nb = edges.len() - 1;
     let nf = n_features(nb);
     let mut wf = NpyWriter::create(&out.join("features.npy"), Some(nf))?;
@@ -95,6 +99,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "n_features": nf,
         "n_bands": nb,
         "band_edges_hz": edges,
+        "band_layout": layout,
         "sample_rate": RATE as u32,
         "hop": grid.hop,
         "fft": grid.fft,

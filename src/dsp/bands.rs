@@ -1,5 +1,5 @@
-//! ERB-spaced band layout, defined in Hz so it applies at any sample rate, and the mapping between
-//! bins and bands at one frame grid.
+//! Band layouts (ERB-spaced, or one band per FFT bin), defined in Hz so they apply at any sample
+//! rate, and the mapping between bins and bands at one frame grid.
 
 use super::grid::FrameGrid;
 
@@ -32,6 +32,50 @@ pub fn erb_band_edges(n: usize) -> Vec<f32> {
     }
     edges.push(TOP_HZ);
     edges
+}
+
+/// One band per FFT bin of the design grid (100 Hz bins): 241 bands whose edges lie halfway between
+/// bin centres (`0, 50, 150, ..., 23950, 24000`). At 48 kHz every band is exactly one bin and its
+/// centre is that bin's frequency, so [`BandMap::interpolate`] hands each bin its own band's gain
+/// unchanged: a per-bin mask. (Edges on the bins themselves, `0, 100, ..., 24000`, would put each
+/// bin halfway between two band centres and average two neighbouring gains.)
+pub fn bin_band_edges() -> Vec<f32> {
+    let n = (TOP_HZ / MIN_BAND_HZ).round() as usize; // 240 bins above DC
+    let mut edges = Vec::with_capacity(n + 2);
+    edges.push(0.0);
+    for k in 0..n {
+        edges.push((k as f32 + 0.5) * MIN_BAND_HZ);
+    }
+    edges.push(TOP_HZ);
+    edges
+}
+
+/// Band edges for a layout name: `erbN` (N ERB-spaced bands, e.g. `erb32`, the default for new
+/// models) or `bins` (one band per FFT bin, [`bin_band_edges`]).
+pub fn layout_edges(name: &str) -> Result<Vec<f32>, String> {
+    if name == "bins" {
+        return Ok(bin_band_edges());
+    }
+    if let Some(n) = name.strip_prefix("erb") {
+        let n: usize = n
+            .parse()
+            .map_err(|_| format!("band layout '{name}': expected erbN (e.g. erb32) or bins"))?;
+        let edges = if n >= 2 {
+            erb_band_edges(n)
+        } else {
+            Vec::new()
+        };
+        // Too many bands for 100 Hz steps below 24 kHz would not increase.
+        if edges.len() < 3 || edges.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(format!(
+                "band layout '{name}': {n} ERB bands do not fit 0..24 kHz in 100 Hz steps"
+            ));
+        }
+        return Ok(edges);
+    }
+    Err(format!(
+        "unknown band layout '{name}': expected erbN (e.g. erb32) or bins"
+    ))
 }
 
 /// Band layout resolved to bins at one frame grid.
@@ -134,7 +178,46 @@ mod tests {
         assert!(m.ranges.iter().any(|(lo, hi)| lo == hi));
         let mut e = vec![1.0; m.n_bands()];
         m.band_energies(&vec![1.0; grid.bins()], &mut e);
-        assert!(e.iter().any(|&x| x == 0.0));
+        assert!(e.contains(&0.0));
+    }
+
+    #[test]
+    fn bin_layout_is_one_band_per_bin_and_interpolates_to_itself_at_48k() {
+        let grid = FrameGrid::for_rate(48_000.0).unwrap();
+        let e = bin_band_edges();
+        assert_eq!(e.len(), grid.bins() + 1);
+        let m = BandMap::new(&e, &grid);
+        assert_eq!(m.n_bands(), grid.bins());
+        for (b, &(lo, hi)) in m.ranges.iter().enumerate() {
+            assert_eq!((lo, hi), (b, b + 1), "band {b}");
+        }
+        let gains: Vec<f32> = (0..m.n_bands())
+            .map(|b| (b as f32 * 0.37).sin().abs())
+            .collect();
+        let mut out = vec![0.0; grid.bins()];
+        m.interpolate(&gains, &mut out);
+        assert_eq!(out, gains);
+    }
+
+    #[test]
+    fn bin_layout_covers_every_bin_at_other_rates() {
+        for rate in [16_000.0, 44_100.0, 96_000.0] {
+            let grid = FrameGrid::for_rate(rate).unwrap();
+            let m = BandMap::new(&bin_band_edges(), &grid);
+            let covered: usize = m.ranges.iter().map(|(lo, hi)| hi - lo).sum();
+            assert_eq!(covered, grid.bins(), "{rate}");
+        }
+    }
+
+    #[test]
+    fn layout_names() {
+        assert_eq!(layout_edges("erb32").unwrap(), erb_band_edges(32));
+        assert_eq!(layout_edges("bins").unwrap(), bin_band_edges());
+        assert!(layout_edges("erb").is_err());
+        assert!(layout_edges("erb1").is_err());
+        assert!(layout_edges("erb241").is_err());
+        assert!(layout_edges("erb64").is_ok());
+        assert!(layout_edges("mel32").is_err());
     }
 
     #[test]
