@@ -59,6 +59,27 @@ fn tiny_random_model_matches_pytorch() {
 }
 
 #[test]
+fn tiny_random_lstm_model_matches_pytorch() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let w =
+        ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_lstm.safetensors")).unwrap();
+    assert_eq!(w.cell, quell::model::weights::Cell::Lstm);
+    assert_eq!(w.rnn.len(), 2);
+    check("tests/fixtures/parity_tiny_random_lstm.safetensors");
+}
+
+#[test]
+fn gru_files_without_a_cell_key_load_as_gru() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let w = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random.safetensors")).unwrap();
+    assert_eq!(w.cell, quell::model::weights::Cell::Gru);
+    for m in quell::model::bundled::BUNDLED {
+        let w = ModelWeights::from_bytes(m.bytes).unwrap();
+        assert_eq!(w.cell, quell::model::weights::Cell::Gru, "{}", m.name);
+    }
+}
+
+#[test]
 fn every_shipped_model_has_a_matching_parity_fixture() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut checked = 0;
@@ -78,4 +99,16 @@ fn every_shipped_model_has_a_matching_parity_fixture() {
         }
     }
     eprintln!("checked {checked} shipped models");
+}
+
+/// Any exported parity fixture (e.g. a study's model outside `tests/fixtures`):
+/// `QUELL_PARITY=training/runs/x/parity.safetensors cargo test --test parity -- --ignored`
+/// (comma-separated paths, relative to the repository root).
+#[test]
+#[ignore = "needs QUELL_PARITY=path[,path...]"]
+fn fixtures_named_in_quell_parity_match_pytorch() {
+    let list = std::env::var("QUELL_PARITY").expect("set QUELL_PARITY");
+    for fixture in list.split(',').filter(|s| !s.trim().is_empty()) {
+        check(fixture.trim());
+    }
 }

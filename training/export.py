@@ -33,7 +33,7 @@ def repo_relative(path: str) -> str:
 def load_checkpoint(path: str) -> tuple:
     ck = torch.load(path, map_location="cpu", weights_only=False)
     c = ck["config"]
-    model = QuellNet(c["n_features"], c["n_bands"], c["dense"], c["hidden"], c["layers"])
+    model = QuellNet(c["n_features"], c["n_bands"], c["dense"], c["hidden"], c["layers"], cell=c.get("cell", "gru"))
     model.load_state_dict(ck["model"])
     model.eval()
     return model, ck

@@ -1,4 +1,4 @@
-"""QuellNet: the causal GRU band-gain model, and its .safetensors I/O.
+"""QuellNet: the causal GRU (or LSTM) band-gain model, and its .safetensors I/O.
 
 The tensor names, shapes and metadata follow training/FORMATS.md exactly; the Rust runtime
 (`src/model/`) loads what `save_safetensors` writes.
@@ -17,29 +17,46 @@ import torch.nn as nn
 ARCHITECTURE = "quell-gru-bands"
 FORMAT_VERSION = "1"
 STD_FLOOR = 1e-3
+CELLS = ("gru", "lstm")
+GATES = {"gru": 3, "lstm": 4}
 
 
 class QuellNet(nn.Module):
-    """features [N,T,F] -> dense+tanh -> L-layer GRU -> (band gains [N,T,B], vad [N,T,1]), both sigmoid."""
+    """features [N,T,F] -> dense+tanh -> L-layer GRU or LSTM -> (band gains [N,T,B], vad [N,T,1]), both
+    sigmoid. The recurrent module is `self.gru` (nn.GRU) or `self.lstm` (nn.LSTM); `self.rnn` is it.
+    The carried state is a tensor [L,N,H] for a GRU and a tuple (h, c) for an LSTM (see `map_state`)."""
 
-    def __init__(self, n_features: int, n_bands: int, dense: int, hidden: int, layers: int, dropout: float = 0.0):
+    def __init__(self, n_features: int, n_bands: int, dense: int, hidden: int, layers: int, dropout: float = 0.0,
+                 cell: str = "gru"):
         super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell {cell!r}: expected one of {CELLS}")
         self.n_features = n_features
         self.n_bands = n_bands
         self.dense = dense
         self.hidden = hidden
         self.layers = layers
+        self.cell = cell
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
         self.input = nn.Linear(n_features, dense)
-        # Dropout acts only between GRU layers and only while training; inference is unchanged.
-        self.gru = nn.GRU(dense, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        # Dropout acts only between recurrent layers and only while training; inference is unchanged.
+        rnn_cls = nn.GRU if cell == "gru" else nn.LSTM
+        rnn = rnn_cls(dense, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        setattr(self, cell, rnn)  # attribute name = tensor prefix, so GRU state dicts are unchanged
         self.gain = nn.Linear(hidden, n_bands)
         self.vad = nn.Linear(hidden, 1)
 
+    @property
+    def rnn(self) -> nn.Module:
+        return getattr(self, self.cell)
+
     def config(self) -> Dict[str, int]:
-        return dict(n_features=self.n_features, n_bands=self.n_bands, dense=self.dense,
-                    hidden=self.hidden, layers=self.layers)
+        c = dict(n_features=self.n_features, n_bands=self.n_bands, dense=self.dense,
+                 hidden=self.hidden, layers=self.layers)
+        if self.cell != "gru":
+            c["cell"] = self.cell
+        return c
 
     def set_normalisation(self, mean, std) -> None:
         mean = torch.as_tensor(np.asarray(mean), dtype=torch.float32)
@@ -52,13 +69,22 @@ class QuellNet(nn.Module):
         """Like forward, but returns the pre-sigmoid logits (for numerically stable losses)."""
         x = (features - self.feature_mean) / self.feature_std
         x = torch.tanh(self.input(x))
-        y, h = self.gru(x, h0)
+        y, h = self.rnn(x, h0)
         return self.gain(y), self.vad(y), h
 
     def forward(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         gain_logits, vad_logits, h = self.forward_logits(features, h0)
         return torch.sigmoid(gain_logits), torch.sigmoid(vad_logits), h
+
+
+def map_state(h, fn):
+    """Apply `fn` to a carried recurrent state: a tensor (GRU) or an (h, c) tuple (LSTM)."""
+    if h is None:
+        return None
+    if isinstance(h, tuple):
+        return tuple(fn(x) for x in h)
+    return fn(h)
 
 
 def _f32(t: torch.Tensor) -> torch.Tensor:
@@ -79,7 +105,7 @@ def model_tensors(model: QuellNet) -> Dict[str, torch.Tensor]:
     }
     for l in range(model.layers):
         for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            t[f"gru.{l}.{kind}"] = _f32(getattr(model.gru, f"{kind}_l{l}"))
+            t[f"{model.cell}.{l}.{kind}"] = _f32(getattr(model.rnn, f"{kind}_l{l}"))
     return t
 
 
@@ -89,7 +115,7 @@ def build_metadata(model: QuellNet, name: str, description: str, band_edges_hz,
     edges = [float(e) for e in band_edges_hz]
     if len(edges) != model.n_bands + 1:
         raise ValueError(f"band_edges_hz has {len(edges)} values, expected n_bands+1 = {model.n_bands + 1}")
-    return {
+    md = {
         "architecture": ARCHITECTURE,
         "version": FORMAT_VERSION,
         "feature_version": str(int(feature_version)),
@@ -102,14 +128,22 @@ def build_metadata(model: QuellNet, name: str, description: str, band_edges_hz,
         "n_bands": str(model.n_bands),
         "band_edges_hz": json.dumps(edges),
         "dense": str(model.dense),
-        "gru_hidden": str(model.hidden),
-        "gru_layers": str(model.layers),
     }
+    # GRU files keep exactly the original keys (no `cell`: absent means gru); an LSTM says `cell` =
+    # `lstm` and names its sizes lstm_hidden / lstm_layers.
+    if model.cell != "gru":
+        md["cell"] = model.cell
+    md[f"{model.cell}_hidden"] = str(model.hidden)
+    md[f"{model.cell}_layers"] = str(model.layers)
+    return md
 
 
 REQUIRED_METADATA = ("architecture", "version", "feature_version", "name", "description", "sample_rate",
-                     "hop", "fft", "n_features", "n_bands", "band_edges_hz", "dense", "gru_hidden",
-                     "gru_layers")
+                     "hop", "fft", "n_features", "n_bands", "band_edges_hz", "dense")
+
+
+def required_metadata(cell: str = "gru"):
+    return REQUIRED_METADATA + (f"{cell}_hidden", f"{cell}_layers")
 
 
 def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str]) -> None:
@@ -118,7 +152,7 @@ def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str]) -> No
     from safetensors.torch import save_file
 
     meta = {str(k): str(v) for k, v in metadata.items()}
-    missing = [k for k in REQUIRED_METADATA if k not in meta]
+    missing = [k for k in required_metadata(meta.get("cell", "gru")) if k not in meta]
     if missing:
         raise ValueError(f"metadata lacks {missing}")
     save_file(model_tensors(model), path, metadata=meta)
@@ -134,12 +168,15 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     if meta.get("architecture") != ARCHITECTURE:
         raise ValueError(f"{path}: architecture {meta.get('architecture')!r}, expected {ARCHITECTURE!r}")
+    cell = meta.get("cell", "gru")
+    if cell not in CELLS:
+        raise ValueError(f"{path}: cell {cell!r}, expected one of {CELLS}")
     dense, n_features = tensors["input.weight"].shape
     n_bands, hidden = tensors["gain.weight"].shape
     layers = 0
-    while f"gru.{layers}.weight_ih" in tensors:
+    while f"{cell}.{layers}.weight_ih" in tensors:
         layers += 1
-    model = QuellNet(n_features, n_bands, dense, hidden, layers)
+    model = QuellNet(n_features, n_bands, dense, hidden, layers, cell=cell)
     expected = model_tensors(model)
     if set(expected) != set(tensors):
         raise ValueError(f"{path}: tensor names differ: extra {sorted(set(tensors) - set(expected))}, "
@@ -149,7 +186,7 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
             raise ValueError(f"{path}: {k} is {tensors[k].dtype} {tuple(tensors[k].shape)}, "
                              f"expected float32 {tuple(v.shape)}")
     for key, val in (("n_features", n_features), ("n_bands", n_bands), ("dense", dense),
-                     ("gru_hidden", hidden), ("gru_layers", layers)):
+                     (f"{cell}_hidden", hidden), (f"{cell}_layers", layers)):
         if key in meta and int(meta[key]) != val:
             raise ValueError(f"{path}: metadata {key}={meta[key]} but tensors say {val}")
     with torch.no_grad():
@@ -163,7 +200,7 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
         model.vad.bias.copy_(tensors["vad.bias"])
         for l in range(layers):
             for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                getattr(model.gru, f"{kind}_l{l}").copy_(tensors[f"gru.{l}.{kind}"])
+                getattr(model.rnn, f"{kind}_l{l}").copy_(tensors[f"{cell}.{l}.{kind}"])
     model.eval()
     return model, meta
 
@@ -181,22 +218,30 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tup
     """Frame-by-frame float64 implementation of the FORMATS.md equations, independent of torch.nn:
     used to check that a written file means what the torch model computed."""
     t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
+    cell = "lstm" if "lstm.0.weight_ih" in t else "gru"
     layers = 0
-    while f"gru.{layers}.weight_ih" in t:
+    while f"{cell}.{layers}.weight_ih" in t:
         layers += 1
-    H = t["gru.0.weight_hh"].shape[1]
+    H = t[f"{cell}.0.weight_hh"].shape[1]
     h = [np.zeros(H) for _ in range(layers)]
+    c = [np.zeros(H) for _ in range(layers)]
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))
     gains, vad = [], []
     for f in np.asarray(features, dtype=np.float64):
         x = np.tanh(t["input.weight"] @ ((f - t["feature_mean"]) / t["feature_std"]) + t["input.bias"])
         for l in range(layers):
-            gi = t[f"gru.{l}.weight_ih"] @ x + t[f"gru.{l}.bias_ih"]
-            gh = t[f"gru.{l}.weight_hh"] @ h[l] + t[f"gru.{l}.bias_hh"]
-            r = sig(gi[:H] + gh[:H])
-            z = sig(gi[H:2 * H] + gh[H:2 * H])
-            n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
-            h[l] = (1 - z) * n + z * h[l]
+            gi = t[f"{cell}.{l}.weight_ih"] @ x + t[f"{cell}.{l}.bias_ih"]
+            gh = t[f"{cell}.{l}.weight_hh"] @ h[l] + t[f"{cell}.{l}.bias_hh"]
+            if cell == "gru":
+                r = sig(gi[:H] + gh[:H])
+                z = sig(gi[H:2 * H] + gh[H:2 * H])
+                n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+                h[l] = (1 - z) * n + z * h[l]
+            else:  # nn.LSTM gate order i, f, g, o
+                a = gi + gh
+                i, f_, g, o = sig(a[:H]), sig(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sig(a[3 * H:])
+                c[l] = f_ * c[l] + i * g
+                h[l] = o * np.tanh(c[l])
             x = h[l]
         gains.append(sig(t["gain.weight"] @ x + t["gain.bias"]))
         vad.append(sig(t["vad.weight"] @ x + t["vad.bias"]))

@@ -1,12 +1,15 @@
-//! Frame-by-frame inference: dense -> GRU stack (PyTorch `nn.GRU` equations) -> band gains + VAD.
+//! Frame-by-frame inference: dense -> recurrent stack (PyTorch `nn.GRU` or `nn.LSTM` equations) ->
+//! band gains + VAD.
 
 use super::linalg::{matvec_bias, sigmoid};
-use super::weights::ModelWeights;
+use super::weights::{Cell, ModelWeights};
 
 /// Per-stream recurrent state and scratch, sized for one model; allocated off the audio thread.
 #[derive(Debug, Clone)]
 pub struct NetState {
     hidden: Vec<Vec<f32>>,
+    /// LSTM cell state per layer (empty vectors for a GRU).
+    cell: Vec<Vec<f32>>,
     x: Vec<f32>,
     dense: Vec<f32>,
     gi: Vec<f32>,
@@ -16,23 +19,32 @@ pub struct NetState {
 impl NetState {
     pub fn new(w: &ModelWeights) -> Self {
         let max_h = w.hidden_sizes().max().unwrap_or(0);
+        let gates = w.cell.gates();
+        let lstm = w.cell == Cell::Lstm;
         Self {
             hidden: w.hidden_sizes().map(|h| vec![0.0; h]).collect(),
+            cell: w
+                .hidden_sizes()
+                .map(|h| vec![0.0; if lstm { h } else { 0 }])
+                .collect(),
             x: vec![0.0; w.n_features],
             dense: vec![0.0; w.dense],
-            gi: vec![0.0; 3 * max_h],
-            gh: vec![0.0; 3 * max_h],
+            gi: vec![0.0; gates * max_h],
+            gh: vec![0.0; gates * max_h],
         }
     }
 
     pub fn reset(&mut self) {
-        for h in &mut self.hidden {
+        for h in self.hidden.iter_mut().chain(&mut self.cell) {
             h.fill(0.0);
         }
     }
 
     pub fn is_finite(&self) -> bool {
-        self.hidden.iter().all(|h| h.iter().all(|x| x.is_finite()))
+        self.hidden
+            .iter()
+            .chain(&self.cell)
+            .all(|h| h.iter().all(|x| x.is_finite()))
     }
 
     /// Run one frame. Writes `n_bands` gains in [0, 1] and returns the speech probability.
@@ -50,20 +62,38 @@ impl NetState {
         for d in &mut self.dense {
             *d = d.tanh();
         }
-        for (l, layer) in w.gru.iter().enumerate() {
+        let gates = w.cell.gates();
+        for (l, layer) in w.rnn.iter().enumerate() {
             let h = layer.hidden;
             let (before, rest) = self.hidden.split_at_mut(l);
             let input: &[f32] = if l == 0 { &self.dense } else { &before[l - 1] };
             let state = &mut rest[0];
-            let gi = &mut self.gi[..3 * h];
-            let gh = &mut self.gh[..3 * h];
+            let gi = &mut self.gi[..gates * h];
+            let gh = &mut self.gh[..gates * h];
             matvec_bias(&layer.w_ih, &layer.b_ih, input, gi);
             matvec_bias(&layer.w_hh, &layer.b_hh, state, gh);
-            for j in 0..h {
-                let r = sigmoid(gi[j] + gh[j]);
-                let z = sigmoid(gi[h + j] + gh[h + j]);
-                let n = (gi[2 * h + j] + r * gh[2 * h + j]).tanh();
-                state[j] = (1.0 - z) * n + z * state[j];
+            match w.cell {
+                Cell::Gru => {
+                    // r, z, n (nn.GRU): n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
+                    for j in 0..h {
+                        let r = sigmoid(gi[j] + gh[j]);
+                        let z = sigmoid(gi[h + j] + gh[h + j]);
+                        let n = (gi[2 * h + j] + r * gh[2 * h + j]).tanh();
+                        state[j] = (1.0 - z) * n + z * state[j];
+                    }
+                }
+                Cell::Lstm => {
+                    // i, f, g, o (nn.LSTM): c' = f * c + i * g; h' = o * tanh(c').
+                    let c = &mut self.cell[l];
+                    for j in 0..h {
+                        let i = sigmoid(gi[j] + gh[j]);
+                        let f = sigmoid(gi[h + j] + gh[h + j]);
+                        let g = (gi[2 * h + j] + gh[2 * h + j]).tanh();
+                        let o = sigmoid(gi[3 * h + j] + gh[3 * h + j]);
+                        c[j] = f * c[j] + i * g;
+                        state[j] = o * c[j].tanh();
+                    }
+                }
             }
         }
         let last = self.hidden.last().map(Vec::as_slice).unwrap_or(&self.dense);

@@ -19,8 +19,36 @@ pub const ARCH_VERSION: u32 = 1;
 /// Refuse files whose header claims more than this: nothing legitimate comes close.
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// The recurrent cell of every layer (metadata `cell`; absent means `gru`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// PyTorch `nn.GRU`: gates r, z, n; tensors `gru.{l}.*` with `3H` rows.
+    Gru,
+    /// PyTorch `nn.LSTM`: gates i, f, g, o; tensors `lstm.{l}.*` with `4H` rows; carries a cell state.
+    Lstm,
+}
+
+impl Cell {
+    /// Tensor-name prefix and metadata-key prefix (`gru_hidden`, `lstm_layers`, ...).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Cell::Gru => "gru",
+            Cell::Lstm => "lstm",
+        }
+    }
+
+    /// Gate blocks stacked in the weight matrices.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Gru => 3,
+            Cell::Lstm => 4,
+        }
+    }
+}
+
+/// One recurrent layer: `w_ih` is `[gates*H, input_size]`, `w_hh` is `[gates*H, H]` (PyTorch layout).
 #[derive(Debug, Clone)]
-pub struct GruLayer {
+pub struct RnnLayer {
     pub input_size: usize,
     pub hidden: usize,
     pub w_ih: Vec<f32>,
@@ -28,6 +56,9 @@ pub struct GruLayer {
     pub b_ih: Vec<f32>,
     pub b_hh: Vec<f32>,
 }
+
+/// The name this layer type had when GRU was the only cell.
+pub type GruLayer = RnnLayer;
 
 #[derive(Debug, Clone)]
 pub struct ModelWeights {
@@ -41,7 +72,9 @@ pub struct ModelWeights {
     pub feature_inv_std: Vec<f32>,
     pub input_w: Vec<f32>,
     pub input_b: Vec<f32>,
-    pub gru: Vec<GruLayer>,
+    pub cell: Cell,
+    /// The recurrent layers, all of type `cell`.
+    pub rnn: Vec<RnnLayer>,
     pub gain_w: Vec<f32>,
     pub gain_b: Vec<f32>,
     pub vad_w: Vec<f32>,
@@ -198,31 +231,43 @@ impl ModelWeights {
             });
         }
 
-        let mut gru = Vec::new();
+        let cell = match m.get("cell").map(|c| c.trim()) {
+            None | Some("gru") => Cell::Gru,
+            Some("lstm") => Cell::Lstm,
+            Some(other) => {
+                return Err(ModelError::BadMetadata {
+                    key: "cell",
+                    value: other.into(),
+                    why: "expected gru or lstm".into(),
+                });
+            }
+        };
+        let (prefix, gates) = (cell.prefix(), cell.gates());
+        let mut rnn = Vec::new();
         let mut in_size = dense;
         loop {
-            let name = format!("gru.{}.weight_hh", gru.len());
+            let name = format!("{prefix}.{}.weight_hh", rnn.len());
             let (shape, w_hh) = match r.tensor(&name) {
                 Ok(t) => t,
-                Err(ModelError::MissingTensor(_)) if !gru.is_empty() => break,
+                Err(ModelError::MissingTensor(_)) if !rnn.is_empty() => break,
                 Err(e) => return Err(e),
             };
-            if shape.len() != 2 || shape[0] != 3 * shape[1] || shape[1] == 0 {
+            if shape.len() != 2 || shape[0] != gates * shape[1] || shape[1] == 0 {
                 return Err(ModelError::WrongShape {
                     tensor: name,
                     expected: vec![
-                        3 * shape.get(1).copied().unwrap_or(0),
+                        gates * shape.get(1).copied().unwrap_or(0),
                         shape.get(1).copied().unwrap_or(0),
                     ],
                     found: shape,
                 });
             }
             let h = shape[1];
-            let l = gru.len();
-            let w_ih = r.shaped(&format!("gru.{l}.weight_ih"), &[3 * h, in_size])?;
-            let b_ih = r.shaped(&format!("gru.{l}.bias_ih"), &[3 * h])?;
-            let b_hh = r.shaped(&format!("gru.{l}.bias_hh"), &[3 * h])?;
-            gru.push(GruLayer {
+            let l = rnn.len();
+            let w_ih = r.shaped(&format!("{prefix}.{l}.weight_ih"), &[gates * h, in_size])?;
+            let b_ih = r.shaped(&format!("{prefix}.{l}.bias_ih"), &[gates * h])?;
+            let b_hh = r.shaped(&format!("{prefix}.{l}.bias_hh"), &[gates * h])?;
+            rnn.push(RnnLayer {
                 input_size: in_size,
                 hidden: h,
                 w_ih,
@@ -238,13 +283,17 @@ impl ModelWeights {
         let vad_w = r.shaped("vad.weight", &[1, last])?;
         let vad_b = r.shaped("vad.bias", &[1])?;
 
-        // Metadata must agree with the tensors.
+        // Metadata must agree with the tensors (`gru_hidden`/`gru_layers`, or `lstm_*` for LSTM).
+        let (hidden_key, layers_key) = match cell {
+            Cell::Gru => ("gru_hidden", "gru_layers"),
+            Cell::Lstm => ("lstm_hidden", "lstm_layers"),
+        };
         for (key, found) in [
             ("n_features", nf),
             ("n_bands", n_bands),
             ("dense", dense),
-            ("gru_hidden", last),
-            ("gru_layers", gru.len()),
+            (hidden_key, last),
+            (layers_key, rnn.len()),
         ] {
             let claimed = meta_usize(&m, key)?;
             if claimed != found {
@@ -279,7 +328,8 @@ impl ModelWeights {
             feature_inv_std: feature_std.iter().map(|s| 1.0 / s).collect(),
             input_w,
             input_b,
-            gru,
+            cell,
+            rnn,
             gain_w,
             gain_b,
             vad_w,
@@ -288,12 +338,12 @@ impl ModelWeights {
     }
 
     pub fn hidden_sizes(&self) -> impl Iterator<Item = usize> + '_ {
-        self.gru.iter().map(|l| l.hidden)
+        self.rnn.iter().map(|l| l.hidden)
     }
 
     pub fn parameter_count(&self) -> usize {
         let g: usize = self
-            .gru
+            .rnn
             .iter()
             .map(|l| l.w_ih.len() + l.w_hh.len() + l.b_ih.len() + l.b_hh.len())
             .sum();
@@ -310,11 +360,125 @@ impl ModelWeights {
     pub fn macs_per_frame(&self) -> usize {
         self.input_w.len()
             + self
-                .gru
+                .rnn
                 .iter()
                 .map(|l| l.w_ih.len() + l.w_hh.len())
                 .sum::<usize>()
             + self.gain_w.len()
             + self.vad_w.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LSTM: &[u8] = include_bytes!("../../tests/fixtures/tiny_random_lstm.safetensors");
+
+    type Tensors = Vec<(String, Vec<usize>, String, Vec<u8>)>;
+
+    /// The LSTM fixture rebuilt with edited tensors and metadata.
+    fn rebuild(edit: impl FnOnce(&mut Tensors, &mut HashMap<String, String>)) -> Vec<u8> {
+        let n = u64::from_le_bytes(LSTM[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&LSTM[8..8 + n]).unwrap();
+        let data = &LSTM[8 + n..];
+        let mut meta: HashMap<String, String> =
+            serde_json::from_value(header["__metadata__"].clone()).unwrap();
+        let mut tensors = Vec::new();
+        for (k, v) in header.as_object().unwrap() {
+            if k == "__metadata__" {
+                continue;
+            }
+            let off: Vec<usize> = serde_json::from_value(v["data_offsets"].clone()).unwrap();
+            let shape: Vec<usize> = serde_json::from_value(v["shape"].clone()).unwrap();
+            let dtype = v["dtype"].as_str().unwrap().to_string();
+            tensors.push((k.clone(), shape, dtype, data[off[0]..off[1]].to_vec()));
+        }
+        edit(&mut tensors, &mut meta);
+        let mut h = serde_json::Map::new();
+        h.insert("__metadata__".into(), serde_json::to_value(&meta).unwrap());
+        let mut blob = Vec::new();
+        for (k, shape, dtype, d) in &tensors {
+            let offsets = [blob.len(), blob.len() + d.len()];
+            h.insert(
+                k.clone(),
+                serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": offsets}),
+            );
+            blob.extend_from_slice(d);
+        }
+        let hs = serde_json::to_vec(&h).unwrap();
+        let mut out = (hs.len() as u64).to_le_bytes().to_vec();
+        out.extend(hs);
+        out.extend(blob);
+        out
+    }
+
+    fn err(bytes: &[u8]) -> ModelError {
+        ModelWeights::from_bytes(bytes).expect_err("must be rejected")
+    }
+
+    #[test]
+    fn lstm_fixture_loads_with_four_gate_blocks() {
+        let w = ModelWeights::from_bytes(LSTM).unwrap();
+        assert_eq!(w.cell, Cell::Lstm);
+        let (d, h, l) = (w.dense, w.rnn[0].hidden, w.rnn.len());
+        assert_eq!((d, h, l), (12, 20, 2));
+        assert_eq!(w.rnn[0].w_ih.len(), 4 * h * d);
+        assert_eq!(w.rnn[1].w_hh.len(), 4 * h * h);
+        let rnn = 4 * h * (d + h + 2) + 4 * h * (h + h + 2);
+        let rest = (w.n_features + 1) * d + (h + 1) * w.n_bands + h + 1;
+        assert_eq!(w.parameter_count(), rnn + rest);
+        ModelWeights::from_bytes(&rebuild(|_, _| {})).unwrap();
+    }
+
+    #[test]
+    fn unknown_cell_is_named() {
+        let b = rebuild(|_, m| {
+            m.insert("cell".into(), "transformer".into());
+        });
+        assert!(matches!(
+            err(&b),
+            ModelError::BadMetadata { key: "cell", .. }
+        ));
+    }
+
+    #[test]
+    fn lstm_tensors_without_the_cell_key_are_a_missing_gru_tensor() {
+        let b = rebuild(|_, m| {
+            m.remove("cell");
+        });
+        assert_eq!(err(&b), ModelError::MissingTensor("gru.0.weight_hh".into()));
+    }
+
+    #[test]
+    fn lstm_sizes_come_from_lstm_metadata_keys() {
+        let b = rebuild(|_, m| {
+            m.remove("lstm_hidden");
+        });
+        assert_eq!(err(&b), ModelError::MissingMetadata("lstm_hidden"));
+        let b = rebuild(|_, m| {
+            m.insert("lstm_layers".into(), "3".into());
+        });
+        assert!(matches!(
+            err(&b),
+            ModelError::BadMetadata {
+                key: "lstm_layers",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn lstm_with_gru_sized_gates_is_a_wrong_shape() {
+        let b = rebuild(|t, _| {
+            let w = t.iter_mut().find(|x| x.0 == "lstm.0.weight_hh").unwrap();
+            let h = w.1[1];
+            w.1 = vec![3 * h, h];
+            w.3.truncate(3 * h * h * 4);
+        });
+        assert!(matches!(
+            err(&b),
+            ModelError::WrongShape { ref tensor, .. } if tensor == "lstm.0.weight_hh"
+        ));
     }
 }
