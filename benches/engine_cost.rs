@@ -1,5 +1,7 @@
 //! Cost of the engine per 10 ms of 48 kHz mono audio, for every bundled model, single thread.
 //! Run: `cargo bench --bench engine_cost` (release profile). Prints a markdown table.
+//! `QUELL_BENCH_MODELS=a.safetensors,b.safetensors cargo bench --bench engine_cost` measures those
+//! model files instead of the bundled models (paths relative to the repository root).
 
 use quell::engine::{Engine, EngineParams, ModelInstance};
 use quell::model::{ModelWeights, bundled};
@@ -22,8 +24,27 @@ fn main() {
         .collect();
     println!("| model | params | MMAC/s | µs per 10 ms hop | real-time factor |");
     println!("|---|---:|---:|---:|---:|");
-    for m in bundled::BUNDLED {
-        let w = Arc::new(ModelWeights::from_bytes(m.bytes).expect("bundled model"));
+    let models: Vec<(String, ModelWeights)> = match std::env::var("QUELL_BENCH_MODELS") {
+        Ok(list) if !list.trim().is_empty() => {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            list.split(',')
+                .map(|p| {
+                    let w = ModelWeights::load_user_file(&root.join(p.trim()))
+                        .unwrap_or_else(|e| panic!("{p}: {e}"));
+                    (w.name.clone(), w)
+                })
+                .collect()
+        }
+        _ => bundled::BUNDLED
+            .iter()
+            .map(|m| {
+                let w = ModelWeights::from_bytes(m.bytes).expect("bundled model");
+                (m.name.to_string(), w)
+            })
+            .collect(),
+    };
+    for (name, w) in models {
+        let w = Arc::new(w);
         let inst = ModelInstance::new(w.clone(), rate, 1).expect("instance");
         let mut e = Engine::new(Box::new(inst), EngineParams::default());
         let mut buf = vec![0.0f32; 480];
@@ -44,7 +65,7 @@ fn main() {
         let hops_10ms = n as f64 / 480.0;
         println!(
             "| {} | {} | {:.1} | {:.1} | {:.4} |",
-            m.name,
+            name,
             w.parameter_count(),
             w.macs_per_frame() as f64 * 200.0 / 1e6,
             best / hops_10ms * 1e6,

@@ -6,7 +6,8 @@ rotation of the stream each epoch); each lane is read in consecutive chunks of `
 GRU hidden state is carried (detached) from one chunk to the next, reset at every epoch start (and, with
 a small probability per lane and chunk, `--reset-prob`, so the model also learns to start from zero).
 
-Training stops after `--minutes` of wall-clock time and writes OUT/last.pt (+ OUT/best.pt).
+Training stops after `--minutes` of wall-clock time (or after `--steps` optimiser steps, if given: a
+budget that does not depend on the machine's load) and writes OUT/last.pt (+ OUT/best.pt).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch
 import torch.nn.functional as Fnn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import QuellNet, count_parameters  # noqa: E402
+from quell_model import CELLS, QuellNet, count_parameters, map_state  # noqa: E402
 
 META_KEYS_MUST_MATCH = ("n_features", "n_bands", "band_edges_hz", "sample_rate", "hop", "fft",
                         "feature_version")
@@ -215,9 +216,13 @@ def main(argv: Optional[List[str]] = None):
     ap.add_argument("--dense", type=int, default=128)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--cell", choices=CELLS, default="gru", help="recurrent cell (nn.GRU or nn.LSTM)")
     ap.add_argument("--batch", type=int, default=32, help="number of parallel lanes")
     ap.add_argument("--seq", type=int, default=400, help="frames per chunk (400 = 2 s)")
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget")
+    ap.add_argument("--steps", type=int, default=0,
+                    help="step budget instead of --minutes (0 = use --minutes): the lr schedule runs over "
+                         "the steps, and the run stops after them whatever the time")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.05, help="cosine decays lr to lr*this at the end")
     ap.add_argument("--warmup", type=int, default=100, help="linear lr warm-up steps")
@@ -265,7 +270,8 @@ def main(argv: Optional[List[str]] = None):
     if n_chunks < 1:
         raise SystemExit(f"not enough data: {train.total} frames < batch*seq = {args.batch * args.seq}")
 
-    model = QuellNet(train.n_features, train.n_bands, args.dense, args.hidden, args.layers, dropout=args.dropout)
+    model = QuellNet(train.n_features, train.n_bands, args.dense, args.hidden, args.layers, dropout=args.dropout,
+                     cell=args.cell)
     mean, std = train.feature_stats(args.stats_frames, rng)
     model.set_normalisation(mean, std)
     model.to(args.device)
@@ -280,11 +286,12 @@ def main(argv: Optional[List[str]] = None):
     best = float("inf")
     last_val = None
     run = {"loss": 0.0, "gain": 0.0, "vad": 0.0, "n": 0, "t": 0.0}
+    step_seconds = 0.0  # time spent in training steps (data, forward, backward, update), no validation
     model.train()
 
     def save(final: bool):
-        nonlocal best, last_val
-        extra = {"step": step, "epoch": epoch, "elapsed_s": time.time() - t0}
+        nonlocal best, last_val, step_seconds
+        extra = {"step": step, "epoch": epoch, "elapsed_s": time.time() - t0, "step_seconds": step_seconds}
         if val is not None:
             r = evaluate(model, val, args)
             last_val = r
@@ -300,7 +307,8 @@ def main(argv: Optional[List[str]] = None):
             if val is not None:
                 log(f"new best val loss {score:.5f} -> best.pt")
         if final:
-            log(f"saved {os.path.join(args.out, 'last.pt')} (step {step}, {extra['elapsed_s'] / 60:.1f} min)")
+            log(f"saved {os.path.join(args.out, 'last.pt')} (step {step}, {extra['elapsed_s'] / 60:.1f} min, "
+                f"{step_seconds / 60:.1f} min in training steps)")
 
     done = False
     try:
@@ -311,18 +319,19 @@ def main(argv: Optional[List[str]] = None):
             h = None
             for k in range(n_chunks):
                 now = time.time()
-                if now - t0 >= budget:
+                frac = step / args.steps if args.steps > 0 else (now - t0) / budget
+                if frac >= 1.0:
                     done = True
                     break
                 f, t, v = (a.to(args.device) for a in train.batch(starts + k * args.seq, args.seq))
                 if h is not None and args.reset_prob > 0:
                     keep = torch.from_numpy((rng.random(args.batch) >= args.reset_prob).astype(np.float32))
                     keep = keep.to(args.device)
-                    h = h * keep[None, :, None]
+                    h = map_state(h, lambda x: x * keep[None, :, None])
                 for g in opt.param_groups:
-                    g["lr"] = lr_at(step, (now - t0) / budget, args)
+                    g["lr"] = lr_at(step, frac, args)
                 gl, vl, h = model.forward_logits(f, h)
-                h = h.detach()
+                h = map_state(h, lambda x: x.detach())
                 loss, gloss, vloss = combine(loss_terms(gl, vl, t, v, args), args)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -334,6 +343,7 @@ def main(argv: Optional[List[str]] = None):
                 run["vad"] += vloss.item()
                 run["n"] += 1
                 run["t"] += time.time() - now
+                step_seconds += time.time() - now
                 if step % args.log_every == 0:
                     n = run["n"]
                     log(f"train step {step:6d} ep {epoch} loss {run['loss'] / n:.5f} gain {run['gain'] / n:.5f} "

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Collect the cell-and-mask study (training/experiments/cell_and_mask.sh) into one markdown table:
+parameters and MACs from the exported model files, training time from the checkpoints, dev-set
+scores from evaluate.py's JSON, engine CPU from the bench table. Writes OUT/summary.md and prints it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from quell_model import count_parameters, load_safetensors  # noqa: E402
+
+
+def macs_per_frame(model) -> int:
+    """Multiply-accumulates per 5 ms frame, counted as the Rust runtime does
+    (`ModelWeights::macs_per_frame`): every weight matrix once."""
+    n = model.input.weight.numel() + model.gain.weight.numel() + model.vad.weight.numel()
+    for l in range(model.layers):
+        n += getattr(model.rnn, f"weight_ih_l{l}").numel() + getattr(model.rnn, f"weight_hh_l{l}").numel()
+    return n
+
+
+def mean(v):
+    v = [x for x in v if x is not None]
+    return sum(v) / len(v) if v else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--runs", nargs="+", required=True)
+    args = ap.parse_args()
+
+    def load_eval(path):
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return json.load(f).get("clips", [])
+
+    bench = {}
+    bm = os.path.join(args.out, "bench.md")
+    if os.path.exists(bm):
+        for line in open(bm):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 5 and cells[0].startswith("cm_"):
+                bench[cells[0]] = cells[3]
+
+    def scores(clips, quell: bool):
+        """evaluate.py's per-clip records (of the one system in `clips`) -> overall means and per-SNR
+        PESQ-WB."""
+        recs = [c for c in clips if c.get("system", "").startswith("quell:") == quell]
+        if not recs:
+            return None
+        by_snr = {}
+        for c in recs:
+            by_snr.setdefault(c["snr_db"], []).append(c.get("pesq_wb"))
+        return {"pesq": mean([c.get("pesq_wb") for c in recs]), "stoi": mean([c.get("stoi") for c in recs]),
+                "sisdr": mean([c.get("si_sdr") for c in recs]), "n": len(recs),
+                "pesq_by_snr": {k: mean(v) for k, v in sorted(by_snr.items())}}
+
+    rows = []
+    noisy = scores(load_eval(os.path.join(args.out, "eval_noisy.json")), quell=False)
+    for r in args.runs:
+        d = os.path.join(args.out, r)
+        if not os.path.exists(os.path.join(d, "model.safetensors")):
+            print(f"{r}: no model yet", file=sys.stderr)
+            continue
+        model, meta = load_safetensors(os.path.join(d, "model.safetensors"))
+        ck = torch.load(os.path.join(d, "last.pt"), map_location="cpu", weights_only=False)
+        rows.append({
+            "run": r, "cell": model.cell.upper(), "bands": model.n_bands,
+            "params": count_parameters(model),
+            "rnn_params": sum(p.numel() for p in model.rnn.parameters()),
+            "mmac_s": macs_per_frame(model) * 200 / 1e6,
+            "steps": ck["step"], "train_min": ck.get("step_seconds", ck["elapsed_s"]) / 60,
+            "us": bench.get(meta["name"], "—"),
+            "sc": scores(load_eval(os.path.join(d, "eval.json")), quell=True),
+        })
+
+    out = []
+    out.append("| model | cell | bands | params (recurrent) | MMAC/s | steps | train min (1 thread) "
+               "| µs per 10 ms | PESQ-WB | STOI | SI-SDR (dB) |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    if noisy:
+        out.append(f"| noisy input | — | — | — | — | — | — | — | {noisy['pesq']:.3f} | {noisy['stoi']:.4f} "
+                   f"| {noisy['sisdr']:.2f} |")
+    for x in rows:
+        sc = x["sc"]
+        q = (f"{sc['pesq']:.3f} | {sc['stoi']:.4f} | {sc['sisdr']:.2f}" if sc else "— | — | —")
+        out.append(f"| {x['run']} | {x['cell']} | {x['bands']} | {x['params']} ({x['rnn_params']}) "
+                   f"| {x['mmac_s']:.2f} | {x['steps']} | {x['train_min']:.1f} | {x['us']} | {q} |")
+    if noisy:
+        snrs = list(noisy["pesq_by_snr"])
+        out.append("")
+        out.append("PESQ-WB by input SNR (n = " + str(noisy["n"]) + " clips):")
+        out.append("")
+        out.append("| model | " + " | ".join(f"{s:+g} dB" for s in snrs) + " |")
+        out.append("|---|" + "---:|" * len(snrs))
+        out.append("| noisy input | " + " | ".join(f"{noisy['pesq_by_snr'][s]:.3f}" for s in snrs) + " |")
+        for x in rows:
+            if x["sc"]:
+                out.append(f"| {x['run']} | " + " | ".join(f"{x['sc']['pesq_by_snr'].get(s, float('nan')):.3f}"
+                                                         for s in snrs) + " |")
+    text = "\n".join(out) + "\n"
+    with open(os.path.join(args.out, "summary.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
