@@ -74,7 +74,7 @@ class Session:
         out = self.out
         demo = out / "demo.wav"
         demo_audio(demo, out)
-        self.start(["Xvfb", DISPLAY, "-screen", "0", "1800x1200x24"], "xvfb.log")
+        self.start(["Xvfb", DISPLAY, "-screen", "0", "2200x1500x24"], "xvfb.log")
         time.sleep(1)
         self.start(["jackd", "-n", JACK_NAME, "--no-realtime", "-d", "dummy", "-r", str(RATE),
                     "-p", "512"], "jackd.log")
