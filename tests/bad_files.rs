@@ -276,7 +276,7 @@ fn every_bad_wav_gives_a_named_error_from_the_reader() {
             panic!("{}: was read", case.name)
         };
         assert!(msg.contains(path.to_str().unwrap()), "{msg}");
-        assert_names(&msg, case.mentions, case.name);
+        assert_names(&msg, &case.mentions, case.name);
     }
 }
 
@@ -288,7 +288,7 @@ fn every_bad_wav_fails_cleanly_in_the_cli() {
         std::fs::write(&path, &case.bytes).unwrap();
         let f = denoise_must_fail(&path, None, case.name);
         assert!(f.stderr.contains(path.to_str().unwrap()), "{}", f.stderr);
-        assert_names(&f.stderr, case.mentions, case.name);
+        assert_names(&f.stderr, &case.mentions, case.name);
         std::fs::remove_file(&path).unwrap();
     }
     // A directory, and a file that is not there.
