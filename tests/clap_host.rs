@@ -1254,23 +1254,64 @@ fn the_gates_retroactive_grace_is_reported_as_latency() {
     let input = test_signal(rate, 4800, 2, 31);
     let out = inst.on_audio_thread(|inst| {
         inst.start_processing();
-        let o = stream(inst, &input, &[480; 10], |b, _, _| {
-            if b == 0 { changes.clone() } else { vec![] }
-        }, false);
+        let o = stream(
+            inst,
+            &input,
+            &[480; 10],
+            |b, _, _| {
+                if b == 0 { changes.clone() } else { vec![] }
+            },
+            false,
+        );
         inst.stop_processing();
         o
     });
     assert_finite(&out, "gate on");
-    // 50 ms = 10 hops of 240 samples on top of the STFT's 479.
-    assert_eq!(inst.latency(), 479 + 2400, "latency.get after enabling the gate");
+    // The grace is a latency change, which CLAP allows only at activation: the plugin asks for a
+    // restart and keeps the reported (and real) delay until then.
     assert!(
         inst.host().restart_requests.load(Ordering::SeqCst) > restarts,
         "no restart request: the host was not told the latency changed"
     );
-    // The host restarts the plugin as asked; the new latency holds.
+    assert_eq!(inst.latency(), 479, "latency changed while active");
+    // The host restarts the plugin as asked: 50 ms = 10 hops of 240 samples on top of 479, told
+    // through latency.changed during that activation.
+    let changed = inst.host().latency_changed.load(Ordering::SeqCst);
     inst.deactivate();
-    inst.activate(rate, 1, 4096);
+    inst.activate_as_host(rate, 1, 4096);
     assert_eq!(inst.latency(), 479 + 2400);
+    assert!(inst.host().latency_changed.load(Ordering::SeqCst) > changed);
+    // And the delay is real: with strength 0 and an always-open gate, an impulse comes out there.
+    let open = vec![
+        ParamChange {
+            id: inst.id("Strength"),
+            value: inst.param("Strength").min,
+            time: 0,
+        },
+        ParamChange {
+            id: inst.id("Gate Threshold"),
+            value: 0.0,
+            time: 0,
+        },
+    ];
+    let frames = 16384;
+    let input = impulse_input(2, frames, &[12001]);
+    let out = inst.on_audio_thread(|inst| {
+        inst.start_processing();
+        // Let the strength smoothing settle before the impulses.
+        let o = stream(
+            inst,
+            &input,
+            &[frames],
+            |b, _, _| {
+                if b == 0 { open.clone() } else { vec![] }
+            },
+            false,
+        );
+        inst.stop_processing();
+        o
+    });
+    check_impulses(&out, &[12001], 479 + 2400, "gate grace 50 ms");
     inst.deactivate();
 }
 

@@ -259,10 +259,26 @@ fn model_swap_keeps_output_finite_and_rejects_mismatched_instances() {
 fn odd_sample_rates_are_rejected_or_handled() {
     assert!(quell::engine::ModelInstance::new(default_weights(), 0.0, 1).is_err());
     assert!(quell::engine::ModelInstance::new(default_weights(), f32::NAN, 1).is_err());
-    // An unusual but valid rate works.
-    let mut e = engine(11_025.0, 1, full());
-    let out = run(&mut e, &[noise(5000, 12, 0.1)], 77);
-    assert!(out[0].iter().all(|v| v.is_finite()));
+    assert!(quell::engine::ModelInstance::new(default_weights(), 999.0, 1).is_err());
+    // Unusual rates hosts and validators ask for all work, with the exact latency.
+    for rate in [1_000.0, 1_234.5678, 11_025.0, 12_345.678, 123_456.78, 768_000.0, 1_536_000.0] {
+        let mut e = engine(rate, 2, full());
+        let out = run(&mut e, &[noise(20_000, 12, 0.1), noise(20_000, 13, 0.1)], 77);
+        assert!(out.iter().flatten().all(|v| v.is_finite()), "{rate}");
+        let mut e = engine(
+            rate,
+            1,
+            EngineParams {
+                strength_db: 0.0,
+                ..full()
+            },
+        );
+        let lat = e.latency();
+        let mut x = vec![0.0; lat + 3000];
+        x[100] = 1.0;
+        let y = run(&mut e, &[x], 64).remove(0);
+        assert!((y[100 + lat] - 1.0).abs() < 1e-3, "{rate}: impulse at the latency");
+    }
 }
 
 #[test]
@@ -329,7 +345,7 @@ fn the_gates_retroactive_grace_adds_exactly_its_delay_to_the_reported_latency() 
             .unwrap();
         assert_eq!(peak.0, 500 + latency, "{rate}");
         assert!((peak.1 - 1.0).abs() < 1e-3);
-        // Turning the gate off gives the base latency back.
+        // Without the grace, the base latency again.
         e.set_params(full());
         assert_eq!(e.latency(), base);
     }

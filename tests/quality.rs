@@ -129,6 +129,7 @@ fn vad_gate_mutes_noise_alone_and_keeps_speech_onsets() {
     };
     let gated = process(EngineParams {
         gate: true,
+        gate_lookback_ms: 30.0,
         ..EngineParams::default()
     });
     let open = process(EngineParams::default());

@@ -9,9 +9,11 @@ pub const DESIGN_RATE: f32 = 48_000.0;
 /// Hops per second (5 ms hops).
 pub const HOPS_PER_SECOND: f32 = 200.0;
 
-/// Lowest and highest sample rates the engine accepts.
-pub const MIN_RATE: f32 = 8_000.0;
-pub const MAX_RATE: f32 = 384_000.0;
+/// Lowest and highest sample rates the engine accepts. Hosts (and validators) do ask for odd rates
+/// such as 1234.5678 Hz or 768 kHz; refusing them fails `activate`, so anything a host might plausibly
+/// send works: below 8 kHz the bands above Nyquist are simply empty.
+pub const MIN_RATE: f32 = 1_000.0;
+pub const MAX_RATE: f32 = 1_536_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameGrid {

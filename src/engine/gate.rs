@@ -41,11 +41,10 @@ impl Gate {
         }
     }
 
-    /// Whole hops of retroactive grace (0 when the gate is off).
+    /// Whole hops of retroactive grace. It applies whether the gate is on or not: front ends set it
+    /// to 0 with the gate off, and a plugin keeps it fixed between activations so the latency it
+    /// reported stays true (see `src/plugin/mod.rs`).
     pub fn lookback_hops(&self, p: &EngineParams) -> usize {
-        if !p.gate {
-            return 0;
-        }
         ((p.gate_lookback_ms / self.hop_ms).round() as usize).min(self.slots - 1)
     }
 
@@ -161,6 +160,18 @@ mod tests {
         // ...then a 4-hop release, then silence.
         assert!(out[55].iter().all(|&x| x == 0.0));
         assert!(out[5].iter().all(|&x| x == 0.0), "shut before any speech");
+    }
+
+    #[test]
+    fn gate_off_is_transparent_and_keeps_the_delay_it_was_given() {
+        let p = EngineParams {
+            gate_lookback_ms: 10.0,
+            ..EngineParams::default()
+        };
+        let out = run(&p);
+        for (k, hop) in out.iter().enumerate().skip(2) {
+            assert!(hop.iter().all(|&x| x == (k - 1) as f32));
+        }
     }
 
     #[test]

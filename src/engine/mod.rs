@@ -94,7 +94,7 @@ impl Engine {
     }
 
     /// Samples between an input sample and its processed output: the STFT's, plus the gate's
-    /// retroactive grace while the gate is on (it changes with the parameters).
+    /// retroactive grace (it changes with the parameters).
     pub fn latency(&self) -> usize {
         self.grid.latency() + self.gate.lookback_hops(&self.params) * self.grid.hop
     }

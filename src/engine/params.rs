@@ -18,7 +18,8 @@ pub struct EngineParams {
     pub gate_threshold: f32,
     /// How long the gate stays open after speech.
     pub gate_hold_ms: f32,
-    /// Retroactive grace: extra output delay that lets the gate open before a word starts.
+    /// Retroactive grace: extra output delay that lets the gate open before a word starts. It is
+    /// applied as given, gate on or off; front ends pass 0 when the gate is off.
     pub gate_lookback_ms: f32,
 }
 
@@ -35,7 +36,7 @@ impl Default for EngineParams {
             gate: false,
             gate_threshold: 0.5,
             gate_hold_ms: 200.0,
-            gate_lookback_ms: 30.0,
+            gate_lookback_ms: 0.0,
         }
     }
 }

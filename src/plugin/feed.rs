@@ -84,11 +84,11 @@ impl SpectrumFeed {
         self.started.store(n + 1, Ordering::Relaxed);
         fence(Ordering::Release);
         let base = (n % self.capacity()) as usize * FRAME;
-        let values = f
-            .mask_db
-            .iter()
-            .chain(&f.input_db)
-            .chain([&f.speech, &f.gate_gain, &f.removed_db]);
+        let values =
+            f.mask_db
+                .iter()
+                .chain(&f.input_db)
+                .chain([&f.speech, &f.gate_gain, &f.removed_db]);
         for (slot, &v) in self.slots[base..base + FRAME].iter().zip(values) {
             slot.store(v, Ordering::Relaxed);
         }
@@ -276,7 +276,11 @@ mod tests {
     fn rows_cover_the_axis_and_a_hop_maps_to_decibels() {
         let grid = FrameGrid::for_rate(48_000.0).unwrap();
         let mut w = FeedWriter::new(grid);
-        assert!(w.rows.windows(2).all(|p| p[0].0 <= p[1].0 && p[0].1 <= p[1].1));
+        assert!(
+            w.rows
+                .windows(2)
+                .all(|p| p[0].0 <= p[1].0 && p[0].1 <= p[1].1)
+        );
         let bins = grid.bins();
         let power = vec![0.1; bins];
         let mut mask = vec![1.0; bins];

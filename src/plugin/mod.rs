@@ -44,7 +44,10 @@ pub struct Quell {
     feed_writer: Option<FeedWriter>,
     /// Model requested from the background task (the engine may still run the previous one).
     requested_model: ModelKey,
-    reported_latency: u32,
+    /// Retroactive grace in force since the last activation (part of the reported latency), and
+    /// the value a restart was last requested for.
+    active_grace_ms: f32,
+    restart_asked_for: Option<f32>,
     /// Test hook: with the `assert_process_allocs` feature and QUELL_TEST_PLANT_ALLOC=1 in the
     /// environment at creation, `process()` allocates on purpose, to prove the detector is armed.
     #[cfg(feature = "assert_process_allocs")]
@@ -73,7 +76,8 @@ impl Default for Quell {
             feed: Arc::new(SpectrumFeed::default()),
             feed_writer: None,
             requested_model: ModelKey::Bundled(0),
-            reported_latency: 0,
+            active_grace_ms: 0.0,
+            restart_asked_for: None,
             #[cfg(feature = "assert_process_allocs")]
             plant_alloc: std::env::var_os("QUELL_TEST_PLANT_ALLOC").is_some_and(|v| v == "1"),
             #[cfg(feature = "assert_process_allocs")]
@@ -162,12 +166,15 @@ impl Plugin for Quell {
                 return false;
             }
         };
-        let engine = Engine::new(Box::new(instance), self.params.engine_params());
-        self.reported_latency = engine.latency() as u32;
-        context.set_latency_samples(self.reported_latency);
+        let params = self.params.engine_params();
+        self.active_grace_ms = params.gate_lookback_ms;
+        self.restart_asked_for = None;
+        let engine = Engine::new(Box::new(instance), params);
+        let latency = engine.latency() as u32;
+        context.set_latency_samples(latency);
         self.telemetry
             .latency_samples
-            .store(self.reported_latency, Ordering::Relaxed);
+            .store(latency, Ordering::Relaxed);
         self.telemetry
             .sample_rate
             .store(config.sample_rate, Ordering::Relaxed);
@@ -198,23 +205,25 @@ impl Plugin for Quell {
         let (Some(engine), Some(writer)) = (&mut self.engine, &mut self.feed_writer) else {
             return ProcessStatus::Normal;
         };
-        engine.set_params(self.params.engine_params());
-        // The gate's retroactive grace changes the latency; tell the host.
-        let latency = engine.latency() as u32;
-        if latency != self.reported_latency {
-            self.reported_latency = latency;
-            context.set_latency_samples(latency);
-            self.telemetry
-                .latency_samples
-                .store(latency, Ordering::Relaxed);
+        let mut params = self.params.engine_params();
+        // The gate's retroactive grace is a delay the host compensates, so it may only change at an
+        // activation (CLAP and VST3 both say so): ask for a restart and keep the delay reported at
+        // the last activation until it comes. A standalone has no host to tell: apply it at once.
+        let wanted = params.gate_lookback_ms;
+        if context.plugin_api() == PluginApi::Standalone {
+            self.active_grace_ms = wanted;
+        } else if wanted != self.active_grace_ms && self.restart_asked_for != Some(wanted) {
+            self.restart_asked_for = Some(wanted);
+            context.request_restart();
         }
+        params.gate_lookback_ms = self.active_grace_ms;
+        engine.set_params(params);
+        self.telemetry
+            .latency_samples
+            .store(engine.latency() as u32, Ordering::Relaxed);
 
         // Model switching: ask the background task once, swap when the instance arrives.
-        let wanted = self
-            .params
-            .model
-            .value()
-            .key(self.loader.user_generation());
+        let wanted = self.params.model.value().key(self.loader.user_generation());
         if wanted != self.requested_model {
             self.requested_model = wanted;
             context.execute_background(Task::Prepare {
@@ -269,7 +278,12 @@ impl Quell {
     /// Off the audio thread: a project saved with a user model file names its path; read it again
     /// unless it is already the loaded one. A missing or bad file leaves the error for the editor.
     fn reload_saved_user_model(&self) {
-        let saved = self.params.user_model_path.read().ok().and_then(|p| p.clone());
+        let saved = self
+            .params
+            .user_model_path
+            .read()
+            .ok()
+            .and_then(|p| p.clone());
         let Some(path) = saved else { return };
         let current = match self.loader.status() {
             handoff::UserModelStatus::Loaded { path, .. } => Some(path),

@@ -163,7 +163,12 @@ impl QuellParams {
             gate: self.gate.value(),
             gate_threshold: self.gate_threshold.value(),
             gate_hold_ms: self.gate_hold.value(),
-            gate_lookback_ms: self.gate_lookback.value(),
+            // No grace (no delay) with the gate off.
+            gate_lookback_ms: if self.gate.value() {
+                self.gate_lookback.value()
+            } else {
+                0.0
+            },
         }
     }
 }

@@ -96,7 +96,11 @@ impl FilePicker {
                     ui.weak("(no folders or .safetensors files here)");
                 }
                 for (name, is_dir) in self.entries.clone() {
-                    let label = if is_dir { format!("{name}/") } else { name.clone() };
+                    let label = if is_dir {
+                        format!("{name}/")
+                    } else {
+                        name.clone()
+                    };
                     if ui.selectable_label(false, label).clicked() {
                         let p = self.dir.join(&name);
                         if is_dir {

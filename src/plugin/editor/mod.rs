@@ -200,7 +200,11 @@ impl QuellEditor {
         self.size_restored = true;
         let p = &self.s.params;
         let zoom = p.editor_zoom.read().map(|z| *z).unwrap_or(1.0);
-        let (w, h) = p.editor_size.read().map(|s| *s).unwrap_or(DEFAULT_EDITOR_SIZE);
+        let (w, h) = p
+            .editor_size
+            .read()
+            .map(|s| *s)
+            .unwrap_or(DEFAULT_EDITOR_SIZE);
         ui.ctx().set_zoom_factor(zoom.clamp(0.5, 3.0));
         ui.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(
             w.max(MIN_EDITOR_SIZE.0),
@@ -222,7 +226,11 @@ impl QuellEditor {
                     for i in 0..ModelChoice::variants().len() {
                         let c = ModelChoice::from_index(i);
                         let r = ui.selectable_label(c == current, self.model_label(c));
-                        mark(ui, ["model-0", "model-1", "model-2", "model-3"][i.min(3)], &r);
+                        mark(
+                            ui,
+                            ["model-0", "model-1", "model-2", "model-3"][i.min(3)],
+                            &r,
+                        );
                         if r.clicked() {
                             set(setter, &p.model, c);
                         }
@@ -282,7 +290,9 @@ impl QuellEditor {
                     format!("Model file rejected: {path}: {error}"),
                 );
             }
-            UserModelStatus::Loaded { path, params, .. } if p.model.value() == ModelChoice::User => {
+            UserModelStatus::Loaded { path, params, .. }
+                if p.model.value() == ModelChoice::User =>
+            {
                 ui.weak(format!("User model: {path} ({}k params)", params / 1000));
             }
             _ => {}
@@ -293,13 +303,8 @@ impl QuellEditor {
         if self.picker.open
             && let Some(path) = self.picker.ui(ui)
         {
-            self.pending_load = Some((
-                self.s.loader.user_generation(),
-                path.display().to_string(),
-            ));
-            self.s
-                .executor
-                .execute_background(Task::LoadUserFile(path));
+            self.pending_load = Some((self.s.loader.user_generation(), path.display().to_string()));
+            self.s.executor.execute_background(Task::LoadUserFile(path));
         }
     }
 
@@ -356,11 +361,19 @@ impl QuellEditor {
         ui.separator();
         let rate = t.sample_rate.load(Ordering::Relaxed);
         let lat = t.latency_samples.load(Ordering::Relaxed);
-        let ms = if rate > 0.0 { lat as f32 / rate * 1000.0 } else { 0.0 };
+        let ms = if rate > 0.0 {
+            lat as f32 / rate * 1000.0
+        } else {
+            0.0
+        };
         ui.label(format!("Noise removed: {:.1} dB", self.removed.value));
         ui.label(format!("Speech: {:.0}%", self.speech * 100.0));
         if self.s.params.gate.value() {
-            ui.label(if self.gate_gain > 0.5 { "Gate: open" } else { "Gate: closed" });
+            ui.label(if self.gate_gain > 0.5 {
+                "Gate: open"
+            } else {
+                "Gate: closed"
+            });
         }
         ui.label(format!("Latency: {ms:.1} ms ({lat} smp)"));
         ui.label(format!(
