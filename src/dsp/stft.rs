@@ -104,7 +104,7 @@ impl Synthesis {
         let hop = self.grid.hop;
         // A real signal has no imaginary part at DC (and at Nyquist for even sizes).
         spec[0].im = 0.0;
-        if self.grid.fft % 2 == 0 {
+        if self.grid.fft.is_multiple_of(2) {
             let last = spec.len() - 1;
             spec[last].im = 0.0;
         }

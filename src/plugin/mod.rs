@@ -5,10 +5,10 @@ pub mod feed;
 pub mod handoff;
 pub mod params;
 mod telemetry;
+mod worker;
 
 use nice_plug::prelude::*;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -20,24 +20,14 @@ use handoff::ModelKey;
 use params::QuellParams;
 use telemetry::Telemetry;
 
-pub enum Task {
-    /// Build model `key` for the current rate and channel count.
-    Prepare {
-        key: ModelKey,
-        sample_rate: f32,
-        channels: usize,
-    },
-    /// Drop retired model instances.
-    Collect,
-    /// Read a user's model file (from the editor's "load model file").
-    LoadUserFile(PathBuf),
-}
-
 pub struct Quell {
     params: Arc<QuellParams>,
     telemetry: Arc<Telemetry>,
     loader: Arc<handoff::Loader>,
     receiver: handoff::Receiver,
+    /// Builds and drops model instances, reads user files; `requests` is the audio thread's way in.
+    worker: worker::Worker,
+    requests: worker::Requester,
     engine: Option<Engine>,
     /// The editor's spectrum view: written once per hop while the editor is open.
     feed: Arc<SpectrumFeed>,
@@ -67,8 +57,12 @@ impl Default for Quell {
             .map(|m| Arc::new(ModelWeights::from_bytes(m.bytes).expect("bundled model is valid")))
             .collect();
         let (loader, receiver) = handoff::channel(weights);
+        let params = Arc::new(QuellParams::default());
+        let (worker, requests) = worker::spawn(loader.clone(), params.clone());
         Self {
-            params: Arc::new(QuellParams::default()),
+            params,
+            worker,
+            requests,
             telemetry: Arc::new(Telemetry::default()),
             loader,
             receiver,
@@ -107,39 +101,19 @@ impl Plugin for Quell {
     ];
 
     type SysExMessage = ();
-    type BackgroundTask = Task;
+    type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
-    fn task_executor(&mut self) -> TaskExecutor<Self> {
-        let loader = self.loader.clone();
-        let params = self.params.clone();
-        Box::new(move |task| match task {
-            Task::Prepare {
-                key,
-                sample_rate,
-                channels,
-            } => loader.prepare(key, sample_rate, channels),
-            Task::Collect => loader.collect_trash(),
-            Task::LoadUserFile(path) => {
-                if loader.load_user_file(&path).is_ok()
-                    && let Ok(mut p) = params.user_model_path.write()
-                {
-                    *p = Some(path.display().to_string());
-                }
-            }
-        })
-    }
-
-    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         editor::create(editor::Shared {
             params: self.params.clone(),
             telemetry: self.telemetry.clone(),
             feed: self.feed.clone(),
             loader: self.loader.clone(),
-            executor: async_executor,
+            files: self.worker.files.clone(),
         })
     }
 
@@ -226,11 +200,14 @@ impl Plugin for Quell {
         let wanted = self.params.model.value().key(self.loader.user_generation());
         if wanted != self.requested_model {
             self.requested_model = wanted;
-            context.execute_background(Task::Prepare {
+            // A full ring (the worker far behind) drops it; asking again next block.
+            if !self.requests.request(worker::Request {
                 key: wanted,
                 sample_rate: engine.grid().sample_rate,
                 channels: engine.channels(),
-            });
+            }) {
+                self.requested_model = ModelKey::Bundled(usize::MAX);
+            }
         }
         if let Some(prepared) = self.receiver.take() {
             let key = prepared.key;
@@ -247,7 +224,6 @@ impl Plugin for Quell {
                     Err(stale) => self.receiver.retire(stale),
                 }
             }
-            context.execute_background(Task::Collect);
         }
 
         let io = buffer.as_slice();

@@ -16,13 +16,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::Task;
 use super::feed::SpectrumFeed;
 use super::handoff::{Loader, UserModelStatus};
 use super::params::{DEFAULT_EDITOR_SIZE, MIN_EDITOR_SIZE, ModelChoice, QuellParams};
 use super::telemetry::{Telemetry, USER_MODEL};
 use crate::dsp::grid::FrameGrid;
-use nice_plug::context::gui::{AsyncExecutor, GuiContext, ParamSetter};
+use nice_plug::context::gui::{GuiContext, ParamSetter};
 
 /// Everything the editor shares with the plugin.
 pub struct Shared {
@@ -30,7 +29,7 @@ pub struct Shared {
     pub telemetry: Arc<Telemetry>,
     pub feed: Arc<SpectrumFeed>,
     pub loader: Arc<Loader>,
-    pub executor: AsyncExecutor<super::Quell>,
+    pub files: Arc<super::worker::FileRequests>,
 }
 
 pub struct QuellEditor {
@@ -304,7 +303,7 @@ impl QuellEditor {
             && let Some(path) = self.picker.ui(ui)
         {
             self.pending_load = Some((self.s.loader.user_generation(), path.display().to_string()));
-            self.s.executor.execute_background(Task::LoadUserFile(path));
+            self.s.files.load(path);
         }
     }
 
