@@ -61,7 +61,17 @@ def main():
             by_snr.setdefault(c["snr_db"], []).append(c.get("pesq_wb"))
         return {"pesq": mean([c.get("pesq_wb") for c in recs]), "stoi": mean([c.get("stoi") for c in recs]),
                 "sisdr": mean([c.get("si_sdr") for c in recs]), "n": len(recs),
-                "pesq_by_snr": {k: mean(v) for k, v in sorted(by_snr.items())}}
+                "pesq_by_snr": {k: mean(v) for k, v in sorted(by_snr.items())},
+                "pesq_by_clip": {c["id"]: c.get("pesq_wb") for c in recs}}
+
+    def paired(a, b):
+        """Mean and standard error over clips of PESQ-WB(b) - PESQ-WB(a) (same clips)."""
+        d = [b[k] - a[k] for k in a if k in b and a[k] is not None and b[k] is not None]
+        if len(d) < 2:
+            return None
+        m = sum(d) / len(d)
+        sd = (sum((x - m) ** 2 for x in d) / (len(d) - 1)) ** 0.5
+        return m, sd / len(d) ** 0.5
 
     rows = []
     noisy = scores(load_eval(os.path.join(args.out, "eval_noisy.json")), quell=False)
@@ -72,8 +82,10 @@ def main():
             continue
         model, meta = load_safetensors(os.path.join(d, "model.safetensors"))
         ck = torch.load(os.path.join(d, "last.pt"), map_location="cpu", weights_only=False)
+        last_train = [l for l in open(os.path.join(d, "log.txt")) if " train step " in l]
+        gain_loss = float(last_train[-1].split(" gain ")[1].split()[0]) if last_train else float("nan")
         rows.append({
-            "run": r, "cell": model.cell.upper(), "bands": model.n_bands,
+            "run": r, "gain_loss": gain_loss, "cell": model.cell.upper(), "bands": model.n_bands,
             "params": count_parameters(model),
             "rnn_params": sum(p.numel() for p in model.rnn.parameters()),
             "mmac_s": macs_per_frame(model) * 200 / 1e6,
@@ -83,17 +95,21 @@ def main():
         })
 
     out = []
+    base = rows[0]["sc"] if rows and rows[0]["sc"] else None
     out.append("| model | cell | bands | params (recurrent) | MMAC/s | steps | train min (1 thread) "
-               "| µs per 10 ms | PESQ-WB | STOI | SI-SDR (dB) |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+               f"| final train gain loss | µs per 10 ms | PESQ-WB | Δ PESQ vs {rows[0]['run'] if rows else '—'} (± s.e.) | STOI "
+               "| SI-SDR (dB) |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     if noisy:
-        out.append(f"| noisy input | — | — | — | — | — | — | — | {noisy['pesq']:.3f} | {noisy['stoi']:.4f} "
+        out.append(f"| noisy input | — | — | — | — | — | — | — | — | {noisy['pesq']:.3f} | — | {noisy['stoi']:.4f} "
                    f"| {noisy['sisdr']:.2f} |")
     for x in rows:
         sc = x["sc"]
-        q = (f"{sc['pesq']:.3f} | {sc['stoi']:.4f} | {sc['sisdr']:.2f}" if sc else "— | — | —")
+        dp = paired(base["pesq_by_clip"], sc["pesq_by_clip"]) if (sc and base and sc is not base) else None
+        d = f"{dp[0]:+.3f} ± {dp[1]:.3f}" if dp else "—"
+        q = (f"{sc['pesq']:.3f} | {d} | {sc['stoi']:.4f} | {sc['sisdr']:.2f}" if sc else "— | — | — | —")
         out.append(f"| {x['run']} | {x['cell']} | {x['bands']} | {x['params']} ({x['rnn_params']}) "
-                   f"| {x['mmac_s']:.2f} | {x['steps']} | {x['train_min']:.1f} | {x['us']} | {q} |")
+                   f"| {x['mmac_s']:.2f} | {x['steps']} | {x['train_min']:.1f} | {x['gain_loss']:.4f} | {x['us']} | {q} |")
     if noisy:
         snrs = list(noisy["pesq_by_snr"])
         out.append("")
