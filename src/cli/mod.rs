@@ -18,7 +18,7 @@ USAGE:
   quell denoise IN.wav -o OUT.wav [--model NAME|PATH] [--strength DB] [--mix X] [--gain DB]
                 [--stereo-link] [--quiet]
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
-                [--snr-min DB] [--snr-max DB] [--threads N]
+                [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
   quell models            list the bundled models
 
 denoise: any WAV (rate, channels, 8/16/24/32-bit int or 32-bit float); output has the input's format
