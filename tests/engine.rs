@@ -116,7 +116,7 @@ fn zero_strength_is_transparent_for_any_signal() {
     let mut e = engine(rate, 1, params);
     let lat = e.latency();
     let x = noise(20_000, 3, 0.5);
-    let out = run(&mut e, &[x.clone()], 512);
+    let out = run(&mut e, std::slice::from_ref(&x), 512);
     for i in lat + 1000..x.len() {
         assert!((out[0][i] - x[i - lat]).abs() < 1e-4);
     }
@@ -261,9 +261,21 @@ fn odd_sample_rates_are_rejected_or_handled() {
     assert!(quell::engine::ModelInstance::new(default_weights(), f32::NAN, 1).is_err());
     assert!(quell::engine::ModelInstance::new(default_weights(), 999.0, 1).is_err());
     // Unusual rates hosts and validators ask for all work, with the exact latency.
-    for rate in [1_000.0, 1_234.5678, 11_025.0, 12_345.678, 123_456.78, 768_000.0, 1_536_000.0] {
+    for rate in [
+        1_000.0,
+        1_234.567_8,
+        11_025.0,
+        12_345.678,
+        123_456.78,
+        768_000.0,
+        1_536_000.0,
+    ] {
         let mut e = engine(rate, 2, full());
-        let out = run(&mut e, &[noise(20_000, 12, 0.1), noise(20_000, 13, 0.1)], 77);
+        let out = run(
+            &mut e,
+            &[noise(20_000, 12, 0.1), noise(20_000, 13, 0.1)],
+            77,
+        );
         assert!(out.iter().flatten().all(|v| v.is_finite()), "{rate}");
         let mut e = engine(
             rate,
@@ -277,7 +289,10 @@ fn odd_sample_rates_are_rejected_or_handled() {
         let mut x = vec![0.0; lat + 3000];
         x[100] = 1.0;
         let y = run(&mut e, &[x], 64).remove(0);
-        assert!((y[100 + lat] - 1.0).abs() < 1e-3, "{rate}: impulse at the latency");
+        assert!(
+            (y[100 + lat] - 1.0).abs() < 1e-3,
+            "{rate}: impulse at the latency"
+        );
     }
 }
 

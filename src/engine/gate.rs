@@ -144,7 +144,7 @@ mod tests {
         let out = run(&params(30.0, 0.0));
         assert!(out[26].iter().all(|&x| x == 21.0), "{:?}", &out[26][..4]);
         // And the hops just before the onset fade in rather than click.
-        assert!(out[20].iter().all(|&x| x >= 0.0 && x <= 15.0));
+        assert!(out[20].iter().all(|x| (0.0..=15.0).contains(x)));
         // Without it, the onset is faded in (clipped).
         let plain = run(&params(0.0, 0.0));
         assert!(plain[20][0] < 21.0 * 0.1);
@@ -193,7 +193,7 @@ mod tests {
         let p = params(0.0, 0.0);
         let mut g = Gate::new(grid, 1);
         g.reset(&p);
-        let mut hop = vec![vec![1.0; grid.hop]];
+        let mut hop = [vec![1.0; grid.hop]];
         for _ in 0..10 {
             hop[0].fill(1.0);
             g.process(&p, 0.0, 0.0, hop.iter_mut());

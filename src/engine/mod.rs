@@ -7,8 +7,8 @@ mod gate;
 mod instance;
 mod params;
 
-pub use instance::ModelInstance;
 pub use gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
+pub use instance::ModelInstance;
 pub use params::{EngineParams, MAX_STRENGTH_DB};
 
 use realfft::num_complex::Complex;
@@ -157,7 +157,11 @@ impl Engine {
     }
 
     /// [`Engine::process`], calling `observer` once per hop with what the hop did.
-    pub fn process_observed(&mut self, buffers: &mut [&mut [f32]], observer: &mut impl HopObserver) {
+    pub fn process_observed(
+        &mut self,
+        buffers: &mut [&mut [f32]],
+        observer: &mut impl HopObserver,
+    ) {
         let _ftz = FtzGuard::new();
         let n = buffers.iter().map(|b| b.len()).min().unwrap_or(0);
         let used = buffers.len().min(self.channels.len());

@@ -53,7 +53,12 @@ impl EngineParams {
             output_gain: fix(self.output_gain, 0.0, 16.0, d.output_gain),
             gate_threshold: fix(self.gate_threshold, 0.0, 1.0, d.gate_threshold),
             gate_hold_ms: fix(self.gate_hold_ms, 0.0, MAX_HOLD_MS, d.gate_hold_ms),
-            gate_lookback_ms: fix(self.gate_lookback_ms, 0.0, MAX_LOOKBACK_MS, d.gate_lookback_ms),
+            gate_lookback_ms: fix(
+                self.gate_lookback_ms,
+                0.0,
+                MAX_LOOKBACK_MS,
+                d.gate_lookback_ms,
+            ),
             ..self
         }
     }

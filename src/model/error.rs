@@ -25,7 +25,10 @@ pub enum ModelError {
     },
     NonFinite(String),
     /// Parsed fine, but its input size does not match this build's features for its band layout.
-    FeatureMismatch { expected: usize, found: usize },
+    FeatureMismatch {
+        expected: usize,
+        found: usize,
+    },
 }
 
 impl fmt::Display for ModelError {
