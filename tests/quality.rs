@@ -40,24 +40,34 @@ fn check_rate(rate: f32) {
     }
 }
 
+/// `lead` samples of noise alone, then the speech `s`, with the noise scaled to `snr_db` against the
+/// speech's RMS. Returns the mix, the unscaled noise and its scale.
+fn speech_after_noise(s: &[f32], lead: usize, seed: u64, snr_db: f32) -> (Vec<f32>, Vec<f32>, f32) {
+    let n = lead + s.len();
+    let mut clean = vec![0.0; n];
+    clean[lead..].copy_from_slice(s);
+    let nz = noise(n, seed, 1.0);
+    let g = rms(s) / rms(&nz) / 10f32.powf(snr_db / 20.0);
+    let noisy = clean.iter().zip(&nz).map(|(c, v)| c + g * v).collect();
+    (noisy, nz, g)
+}
+
+/// The engine's output for `x` in `block`-sized pieces, with its latency removed.
+fn aligned(e: &mut quell::engine::Engine, x: &[f32], block: usize) -> Vec<f32> {
+    let lat = e.latency();
+    let mut input = x.to_vec();
+    input.extend(std::iter::repeat_n(0.0, lat));
+    run(e, &[input], block).remove(0)[lat..].to_vec()
+}
+
 fn check_model(name: &str, rate: f32) {
     let s = speech(rate);
     let lead = rate as usize; // one second of noise alone first
-    let n = lead + s.len();
-    let mut clean = vec![0.0; n];
-    clean[lead..].copy_from_slice(&s);
-    let nz = noise(n, 99, 1.0);
-    // 5 dB SNR against the speech's RMS over the speech part.
-    let g = rms(&s) / rms(&nz) / 10f32.powf(5.0 / 20.0);
-    let noisy: Vec<f32> = clean.iter().zip(&nz).map(|(c, v)| c + g * v).collect();
+    let (noisy, nz, g) = speech_after_noise(&s, lead, 99, 5.0);
     let w = std::sync::Arc::new(quell::model::bundled::load(name).unwrap());
     let inst = quell::engine::ModelInstance::new(w, rate, 1).unwrap();
     let mut e = quell::engine::Engine::new(Box::new(inst), EngineParams::default());
-    let lat = e.latency();
-    let mut input = noisy.clone();
-    input.extend(std::iter::repeat_n(0.0, lat));
-    let out = run(&mut e, &[input], 512);
-    let out = &out[0][lat..];
+    let out = &aligned(&mut e, &noisy, 512);
     // Noise alone (skip the first half second while the model settles).
     let (a, b) = (lead / 2, lead);
     let reduction_db = 20.0 * (rms(&noisy[a..b]) / rms(&out[a..b]).max(1e-9)).log10();
@@ -114,19 +124,8 @@ fn vad_gate_mutes_noise_alone_and_keeps_speech_onsets() {
     let rate = 48_000.0;
     let s = speech(rate);
     let lead = rate as usize;
-    let n = lead + s.len();
-    let mut clean = vec![0.0; n];
-    clean[lead..].copy_from_slice(&s);
-    let nz = noise(n, 5, 1.0);
-    let g = rms(&s) / rms(&nz) / 10f32.powf(15.0 / 20.0);
-    let noisy: Vec<f32> = clean.iter().zip(&nz).map(|(c, v)| c + g * v).collect();
-    let process = |params: EngineParams| {
-        let mut e = engine(rate, 1, params);
-        let lat = e.latency();
-        let mut input = noisy.clone();
-        input.extend(std::iter::repeat_n(0.0, lat));
-        run(&mut e, &[input], 480).remove(0)[lat..].to_vec()
-    };
+    let (noisy, _, _) = speech_after_noise(&s, lead, 5, 15.0);
+    let process = |params: EngineParams| aligned(&mut engine(rate, 1, params), &noisy, 480);
     let gated = process(EngineParams {
         gate: true,
         gate_lookback_ms: 30.0,

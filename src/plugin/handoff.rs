@@ -1,8 +1,8 @@
-//! Model swaps without touching the audio thread's allocator: a background task builds a complete
+//! Model swaps without touching the audio thread's allocator: the loader thread builds a complete
 //! `ModelInstance`, hands it over through a lock-free ring, and takes the old one back the same way to
 //! drop it. The audio thread only pops and pushes pointers and reads one atomic.
 //!
-//! The mutexes here guard state shared by the background task and the editor only; the audio thread
+//! The mutexes here guard state shared by the loader thread and the editor only; the audio thread
 //! never touches them.
 
 use ringbuf::traits::{Consumer, Producer, Split};
@@ -122,9 +122,8 @@ impl Loader {
         Ok(())
     }
 
-    /// Background thread: build an instance of `key` and queue it for the audio thread.
+    /// Loader thread: build an instance of `key` and queue it for the audio thread.
     pub fn prepare(&self, key: ModelKey, sample_rate: f32, channels: usize) {
-        self.collect_trash();
         let Some(w) = self.weights_for(key) else {
             return;
         };
@@ -141,7 +140,7 @@ impl Loader {
         }
     }
 
-    /// Background thread: drop instances the audio thread has retired.
+    /// Loader thread: drop instances the audio thread has retired.
     pub fn collect_trash(&self) {
         if let Ok(mut rx) = self.trash_rx.lock() {
             while rx.try_pop().is_some() {}
@@ -156,7 +155,7 @@ impl Receiver {
     }
 
     /// Audio thread: hand a retired instance back for dropping. If the trash ring is full (the
-    /// background thread is far behind) the instance is leaked rather than freed here.
+    /// loader thread is far behind) the instance is leaked rather than freed here.
     pub fn retire(&mut self, old: Box<ModelInstance>) {
         if let Err(old) = self.trash_tx.try_push(old) {
             std::mem::forget(old);

@@ -32,7 +32,7 @@ pub struct Quell {
     /// The editor's spectrum view: written once per hop while the editor is open.
     feed: Arc<SpectrumFeed>,
     feed_writer: Option<FeedWriter>,
-    /// Model requested from the background task (the engine may still run the previous one).
+    /// Model requested from the loader thread (the engine may still run the previous one).
     requested_model: ModelKey,
     /// Retroactive grace in force since the last activation (part of the reported latency), and
     /// the value a restart was last requested for.
@@ -196,18 +196,17 @@ impl Plugin for Quell {
             .latency_samples
             .store(engine.latency() as u32, Ordering::Relaxed);
 
-        // Model switching: ask the background task once, swap when the instance arrives.
+        // Model switching: ask the loader thread once, swap when the instance arrives. If its
+        // request ring is full (the loader far behind), ask again next block.
         let wanted = self.params.model.value().key(self.loader.user_generation());
-        if wanted != self.requested_model {
-            self.requested_model = wanted;
-            // A full ring (the worker far behind) drops it; asking again next block.
-            if !self.requests.request(worker::Request {
+        if wanted != self.requested_model
+            && self.requests.request(worker::Request {
                 key: wanted,
                 sample_rate: engine.grid().sample_rate,
                 channels: engine.channels(),
-            }) {
-                self.requested_model = ModelKey::Bundled(usize::MAX);
-            }
+            })
+        {
+            self.requested_model = wanted;
         }
         if let Some(prepared) = self.receiver.take() {
             let key = prepared.key;
