@@ -378,3 +378,39 @@ fn a_gate_that_never_hears_speech_silences_noise() {
     let y = run(&mut engine(rate, 1, params), &[x], 480).remove(0);
     assert!(rms(&y[4800..]) < 1e-6, "{}", rms(&y[4800..]));
 }
+
+/// Features are defined once: hop by hop, the engine's network reads exactly the values
+/// `dump-features` writes for the same audio (feature version 1 and 2).
+#[test]
+fn the_engine_computes_exactly_the_features_the_dumper_writes() {
+    use quell::dataset::frames;
+    use quell::model::ModelWeights;
+    use std::sync::Arc;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let v2 = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_v2.safetensors")).unwrap();
+    let v1 = quell::model::bundled::load("tiny").unwrap();
+    let rate = 48_000.0;
+    let x: Vec<f32> = voiced(24_000, rate, 0.3)
+        .iter()
+        .zip(noise(24_000, 11, 0.05))
+        .map(|(a, b)| a + b)
+        .collect();
+    for w in [v1, v2] {
+        let version = w.feature_version;
+        let dumped = frames::compute(&x, &x, &w.band_edges_hz, 24_000.0, 24_000.0, version);
+        let nf = w.n_features;
+        assert_eq!(dumped.features.len(), dumped.frames * nf);
+        let instance = quell::ModelInstance::new(Arc::new(w), rate, 1).unwrap();
+        let mut e = quell::Engine::new(Box::new(instance), EngineParams::default());
+        let hop = e.grid().hop;
+        for (t, block) in x.chunks_exact(hop).enumerate() {
+            let mut buf = block.to_vec();
+            e.process(&mut [&mut buf[..]]);
+            assert_eq!(
+                e.model().features(),
+                &dumped.features[t * nf..(t + 1) * nf],
+                "feature version {version}, frame {t}"
+            );
+        }
+    }
+}

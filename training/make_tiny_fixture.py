@@ -4,6 +4,9 @@
 - tests/fixtures/tiny_random.safetensors + parity_tiny_random.safetensors: GRU, F=34, B=32, D=16, H=24, L=2
 - tests/fixtures/tiny_random_lstm.safetensors + parity_tiny_random_lstm.safetensors: LSTM, F=27, B=19,
   D=12, H=20, L=2
+- tests/fixtures/tiny_random_v2.safetensors + parity_tiny_random_v2.safetensors: GRU reading feature
+  version 2 (B band energies + 64 long-window bins), F=84, B=20, D=12, H=16, L=1; the engine test also
+  uses it to check that the engine computes exactly the features `dump-features` writes
 
 Sizes deliberately differ from any real model (and from each other), so a Rust loader that hard-codes a
 size, or mixes up D/H/F/B, fails on them. Deterministic (fixed seeds): the tensors and the parity data
@@ -26,14 +29,15 @@ from quell_model import (QuellNet, build_metadata, run_from_zero, save_safetenso
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMES = 200
 
-# name, cell, seed, (F, B, D, H, L)
+# name, cell, seed, (F, B, D, H, L), feature version
 FIXTURES = (
-    ("tiny_random", "gru", 1234, (34, 32, 16, 24, 2)),
-    ("tiny_random_lstm", "lstm", 4321, (27, 19, 12, 20, 2)),
+    ("tiny_random", "gru", 1234, (34, 32, 16, 24, 2), 1),
+    ("tiny_random_lstm", "lstm", 4321, (27, 19, 12, 20, 2), 1),
+    ("tiny_random_v2", "gru", 2468, (84, 20, 12, 16, 1), 2),
 )
 
 
-def make(name: str, cell: str, seed: int, sizes) -> None:
+def make(name: str, cell: str, seed: int, sizes, feature_version: int) -> None:
     F, B, D, H, L = sizes
     model_rel = f"tests/fixtures/{name}.safetensors"
     parity_rel = f"tests/fixtures/parity_{name}.safetensors"
@@ -53,8 +57,8 @@ def make(name: str, cell: str, seed: int, sizes) -> None:
 
     md = build_metadata(model, name,
                         f"random-weight {cell.upper()} test model for the loader/runtime parity test; not a denoiser",
-                        edges)
-    if cell == "gru":  # the original wording, so the GRU fixture stays byte-identical
+                        edges, feature_version=feature_version)
+    if cell == "gru" and feature_version == 1:  # the original wording, so the GRU fixture stays byte-identical
         md["description"] = "random-weight test model for the loader/runtime parity test; not a denoiser"
     model_path = os.path.join(REPO_ROOT, model_rel)
     parity_path = os.path.join(REPO_ROOT, parity_rel)
@@ -73,8 +77,10 @@ def make(name: str, cell: str, seed: int, sizes) -> None:
 
 
 def main():
-    for name, cell, seed, sizes in FIXTURES:
-        make(name, cell, seed, sizes)
+    only = set(sys.argv[1:])  # optional: fixture names to (re)write
+    for name, cell, seed, sizes, fv in FIXTURES:
+        if not only or name in only:
+            make(name, cell, seed, sizes, fv)
 
 
 if __name__ == "__main__":

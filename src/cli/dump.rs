@@ -10,7 +10,7 @@ use crate::dataset::npy::NpyWriter;
 use crate::dataset::pool::Pool;
 use crate::dataset::rng::Rng;
 use crate::dsp::bands::{DEFAULT_BANDS, layout_edges};
-use crate::dsp::features::{FEATURE_VERSION, n_features};
+use crate::dsp::features::{FEATURE_VERSION, SUPPORTED_VERSIONS, n_features};
 use crate::dsp::grid::FrameGrid;
 
 pub fn run(mut args: Args) -> Result<(), String> {
@@ -36,6 +36,12 @@ pub fn run(mut args: Args) -> Result<(), String> {
         .value("--bands", None)?
         .unwrap_or_else(|| format!("erb{DEFAULT_BANDS}"));
     let edges = layout_edges(&layout)?;
+    let feature_version: u32 = args.parsed("--features", FEATURE_VERSION)?;
+    if !SUPPORTED_VERSIONS.contains(&feature_version) {
+        return Err(format!(
+            "--features {feature_version}: this build computes versions {SUPPORTED_VERSIONS:?}"
+        ));
+    }
     let quiet = args.switch("--quiet");
     args.positionals()?;
 
@@ -50,7 +56,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     );
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create '{}': {e}", out.display()))?;
     let nb = edges.len() - 1;
-    let nf = n_features(nb);
+    let nf = n_features(feature_version, nb);
     let mut wf = NpyWriter::create(&out.join("features.npy"), Some(nf))?;
     let mut wt = NpyWriter::create(&out.join("targets.npy"), Some(nb))?;
     let mut wv = NpyWriter::create(&out.join("vad.npy"), None)?;
@@ -70,7 +76,14 @@ pub fn run(mut args: Args) -> Result<(), String> {
                         let mut rng =
                             Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(batch_start + t));
                         let m = mixer::make(speech, noise, &cfg, &mut rng);
-                        frames::compute(&m.noisy, &m.target, edges, m.bandwidth_hz, m.nyquist_hz)
+                        frames::compute(
+                            &m.noisy,
+                            &m.target,
+                            edges,
+                            m.bandwidth_hz,
+                            m.nyquist_hz,
+                            feature_version,
+                        )
                     })
                 })
                 .collect();
@@ -104,7 +117,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "hop": grid.hop,
         "fft": grid.fft,
         "frames": frames,
-        "feature_version": FEATURE_VERSION,
+        "feature_version": feature_version,
         "seed": seed,
         "mixes": batch_start,
     });

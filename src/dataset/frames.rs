@@ -19,18 +19,26 @@ pub struct FrameRows {
 
 /// `bandwidth_hz`: clean speech content stops there; bands above it are "don't care".
 /// `nyquist_hz`: simulate a lower host rate by dropping noisy-signal bins above it.
+/// `feature_version`: which feature definition to write (`dsp::features`).
 pub fn compute(
     noisy: &[f32],
     clean: &[f32],
     edges: &[f32],
     bandwidth_hz: f32,
     nyquist_hz: f32,
+    feature_version: u32,
 ) -> FrameRows {
     let grid = FrameGrid::for_rate(48_000.0).expect("design rate");
     let bands = BandMap::new(edges, &grid);
     let nb = bands.n_bands();
-    let nf = features::n_features(nb);
+    let nf = features::n_features(feature_version, nb);
+    let long = features::needs_long_window(feature_version);
     let mut an = Analysis::new(grid);
+    let mut an_long = Analysis::long(grid);
+    let mut spec_long = vec![Complex::new(0.0, 0.0); an_long.bins()];
+    let mut p_long = vec![0.0; an_long.bins()];
+    let long_bin_hz = grid.sample_rate / (features::LONG_HOPS * grid.hop) as f32;
+    let cut_long = ((nyquist_hz / long_bin_hz).floor() as usize + 1).min(p_long.len());
     let mut ac = Analysis::new(grid);
     let bins = grid.bins();
     let mut spec_n = vec![Complex::new(0.0, 0.0); bins];
@@ -53,13 +61,18 @@ pub fn compute(
     for t in 0..frames {
         let r = t * grid.hop..(t + 1) * grid.hop;
         an.push(&noisy[r.clone()], &mut spec_n);
+        if long {
+            an_long.push(&noisy[r.clone()], &mut spec_long);
+            features::power_spectrum(&spec_long, &mut p_long);
+            p_long[cut_long..].fill(0.0);
+        }
         ac.push(&clean[r], &mut spec_c);
         features::power_spectrum(&spec_n, &mut pn);
         features::power_spectrum(&spec_c, &mut pc);
         pn[cut_bin..].fill(0.0);
         bands.band_energies(&pn, &mut en);
         bands.band_energies(&pc, &mut ec);
-        features::features_from_energies(&en, &mut feat);
+        features::compute(&en, &p_long, &mut feat);
         out.features.extend_from_slice(&feat);
         all_en.extend_from_slice(&en);
         all_ec.extend_from_slice(&ec);

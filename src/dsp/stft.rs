@@ -7,6 +7,7 @@ use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::sync::Arc;
 
+use super::features;
 use super::grid::FrameGrid;
 
 pub type Spectrum = [Complex<f32>];
@@ -23,7 +24,7 @@ pub fn sqrt_hann(n: usize) -> Vec<f32> {
 
 /// Sliding-window analysis: push one hop, get the spectrum of the last `fft` samples.
 pub struct Analysis {
-    grid: FrameGrid,
+    hop: usize,
     fft: Arc<dyn RealToComplex<f32>>,
     window: Vec<f32>,
     history: Vec<f32>,
@@ -34,19 +35,37 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// The engine's analysis: `fft = 2 hop` samples, sqrt-Hann (its synthesis is [`Synthesis`]).
     pub fn new(grid: FrameGrid) -> Self {
+        Self::with_window(grid.hop, sqrt_hann(grid.fft), 1.0 / grid.fft as f32)
+    }
+
+    /// The features' long analysis (`LONG_HOPS` hops, Hann): finer frequency resolution from
+    /// older samples only, never synthesised.
+    pub fn long(grid: FrameGrid) -> Self {
+        let n = features::LONG_HOPS * grid.hop;
+        Self::with_window(grid.hop, features::long_window(n), 1.0)
+    }
+
+    fn with_window(hop: usize, window: Vec<f32>, scale: f32) -> Self {
+        let n = window.len();
         let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(grid.fft);
+        let fft = planner.plan_fft_forward(n);
         let scratch = fft.make_scratch_vec();
         Self {
-            grid,
-            window: sqrt_hann(grid.fft),
-            history: vec![0.0; grid.fft],
-            frame: vec![0.0; grid.fft],
+            hop,
+            window,
+            history: vec![0.0; n],
+            frame: vec![0.0; n],
             scratch,
             fft,
-            scale: 1.0 / grid.fft as f32,
+            scale,
         }
+    }
+
+    /// Complex bins this analysis writes.
+    pub fn bins(&self) -> usize {
+        self.window.len() / 2 + 1
     }
 
     pub fn reset(&mut self) {
@@ -55,11 +74,22 @@ impl Analysis {
 
     /// Shift in `hop` new samples and write the scaled spectrum (`bins` values) to `out`.
     pub fn push(&mut self, input: &[f32], out: &mut Spectrum) {
-        debug_assert_eq!(input.len(), self.grid.hop);
-        let hop = self.grid.hop;
+        self.shift(input);
+        self.transform(out);
+    }
+
+    /// Shift in `hop` new samples without transforming (keeps the history current while the
+    /// spectrum is not needed).
+    pub fn shift(&mut self, input: &[f32]) {
+        debug_assert_eq!(input.len(), self.hop);
+        let hop = self.hop;
         self.history.copy_within(hop.., 0);
         let n = self.history.len();
         self.history[n - hop..].copy_from_slice(input);
+    }
+
+    /// The scaled spectrum of the current history.
+    pub fn transform(&mut self, out: &mut Spectrum) {
         for ((f, h), w) in self.frame.iter_mut().zip(&self.history).zip(&self.window) {
             *f = h * w * self.scale;
         }

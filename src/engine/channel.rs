@@ -10,8 +10,13 @@ use crate::dsp::stft::{Analysis, Synthesis};
 pub(crate) struct Channel {
     analysis: Analysis,
     synthesis: Synthesis,
+    /// The features' 20 ms analysis; transformed only for models that read it.
+    long: Analysis,
+    long_spec: Vec<Complex<f32>>,
     pub spec: Vec<Complex<f32>>,
     pub power: Vec<f32>,
+    /// Long-window power (valid after `analyse(true)`).
+    pub long_power: Vec<f32>,
     pub hop_in: Vec<f32>,
     pub hop_out: Vec<f32>,
     pub last_bin_gains: Vec<f32>,
@@ -19,9 +24,13 @@ pub(crate) struct Channel {
 
 impl Channel {
     pub fn new(grid: FrameGrid) -> Self {
+        let long = Analysis::long(grid);
         Self {
             analysis: Analysis::new(grid),
             synthesis: Synthesis::new(grid),
+            long_spec: vec![Complex::new(0.0, 0.0); long.bins()],
+            long_power: vec![0.0; long.bins()],
+            long,
             spec: vec![Complex::new(0.0, 0.0); grid.bins()],
             power: vec![0.0; grid.bins()],
             hop_in: vec![0.0; grid.hop],
@@ -32,12 +41,14 @@ impl Channel {
 
     pub fn reset(&mut self) {
         self.analysis.reset();
+        self.long.reset();
         self.synthesis.reset();
         self.last_bin_gains.fill(1.0);
     }
 
-    /// Sanitise the new hop (NaN/Inf -> 0, clip absurd levels) and analyse it.
-    pub fn analyse(&mut self) {
+    /// Sanitise the new hop (NaN/Inf -> 0, clip absurd levels) and analyse it; `long` also computes
+    /// the long-window power (the history is kept either way, so a model switch needs no warm-up).
+    pub fn analyse(&mut self, long: bool) {
         for x in &mut self.hop_in {
             *x = if x.is_finite() {
                 x.clamp(-INPUT_LIMIT, INPUT_LIMIT)
@@ -47,6 +58,11 @@ impl Channel {
         }
         self.analysis.push(&self.hop_in, &mut self.spec);
         power_spectrum(&self.spec, &mut self.power);
+        self.long.shift(&self.hop_in);
+        if long {
+            self.long.transform(&mut self.long_spec);
+            power_spectrum(&self.long_spec, &mut self.long_power);
+        }
     }
 
     /// Synthesise the (already masked) spectrum. Returns false if the output had to be silenced.

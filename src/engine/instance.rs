@@ -37,7 +37,7 @@ impl ModelInstance {
                 weights.name,
                 weights.n_features,
                 weights.n_bands,
-                features::n_features(weights.n_bands)
+                features::n_features(weights.feature_version, weights.n_bands)
             ));
         }
         if channels == 0 {
@@ -89,10 +89,21 @@ impl ModelInstance {
         &self.smoothed[c]
     }
 
-    /// Run the network on one frame's power spectrum for mask channel `c`; returns speech probability.
-    pub fn run(&mut self, c: usize, power: &[f32]) -> f32 {
+    /// The features of the last `run` (what the network read).
+    pub fn features(&self) -> &[f32] {
+        &self.features
+    }
+
+    /// Whether the features need the long-window power (`run`'s `long_power`).
+    pub fn needs_long_window(&self) -> bool {
+        features::needs_long_window(self.weights.feature_version)
+    }
+
+    /// Run the network on one frame's power spectrum (and long-window power, read only by feature
+    /// version 2) for mask channel `c`; returns speech probability.
+    pub fn run(&mut self, c: usize, power: &[f32], long_power: &[f32]) -> f32 {
         self.bands.band_energies(power, &mut self.energies);
-        features::features_from_energies(&self.energies, &mut self.features);
+        features::compute(&self.energies, long_power, &mut self.features);
         let vad = self.states[c].step(&self.weights, &self.features, &mut self.raw);
         for (s, &g) in self.smoothed[c].iter_mut().zip(&self.raw) {
             let g = if g.is_finite() { g } else { 1.0 };

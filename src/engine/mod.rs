@@ -38,6 +38,7 @@ pub struct Engine {
     fade_left: usize,
     // Scratch, sized at construction.
     mean_power: Vec<f32>,
+    mean_long_power: Vec<f32>,
     bin_gains: Vec<f32>,
     /// Last speech probability per channel (for a VAD gate or a display).
     vad: Vec<f32>,
@@ -79,6 +80,7 @@ impl Engine {
             fade_from: vec![vec![1.0; bins]; n_channels],
             fade_left: 0,
             mean_power: vec![0.0; bins],
+            mean_long_power: vec![0.0; crate::dsp::features::LONG_HOPS * grid.hop / 2 + 1],
             bin_gains: vec![0.0; bins],
             vad: vec![0.0; n_channels],
             gate: Gate::new(grid, n_channels),
@@ -192,23 +194,28 @@ impl Engine {
     fn process_hop(&mut self, observer: &mut impl HopObserver) {
         self.smoothed.step(&self.params);
         let n_ch = self.channels.len();
+        let long = self.model.needs_long_window();
         for (c, ch) in self.channels.iter_mut().enumerate() {
             self.adapter.pop_hop(c, &mut ch.hop_in);
-            ch.analyse();
+            ch.analyse(long);
         }
         let link = self.params.stereo_link && n_ch > 1;
         if link {
             self.mean_power.fill(0.0);
+            self.mean_long_power.fill(0.0);
             for ch in &self.channels {
                 for (m, p) in self.mean_power.iter_mut().zip(&ch.power) {
                     *m += p / n_ch as f32;
                 }
+                for (m, p) in self.mean_long_power.iter_mut().zip(&ch.long_power) {
+                    *m += p / n_ch as f32;
+                }
             }
-            let v = self.model.run(0, &self.mean_power);
+            let v = self.model.run(0, &self.mean_power, &self.mean_long_power);
             self.vad.fill(v);
         } else {
             for (c, ch) in self.channels.iter().enumerate() {
-                self.vad[c] = self.model.run(c, &ch.power);
+                self.vad[c] = self.model.run(c, &ch.power, &ch.long_power);
             }
         }
 

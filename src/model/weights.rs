@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::error::ModelError;
-use crate::dsp::features::{FEATURE_VERSION, n_features};
+use crate::dsp::features::{SUPPORTED_VERSIONS, n_features};
 
 /// True when the model's input size matches what this build's feature definition produces for its
 /// band layout (the engine refuses models that fail this; the network itself runs either way).
 pub fn features_match(w: &ModelWeights) -> bool {
-    w.n_features == n_features(w.n_bands)
+    w.n_features == n_features(w.feature_version, w.n_bands)
 }
 
 pub const ARCHITECTURE: &str = "quell-gru-bands";
@@ -65,6 +65,8 @@ pub struct ModelWeights {
     pub name: String,
     pub description: String,
     pub band_edges_hz: Vec<f32>,
+    /// Which feature definition the model reads (`dsp::features`).
+    pub feature_version: u32,
     pub n_features: usize,
     pub n_bands: usize,
     pub dense: usize,
@@ -178,7 +180,7 @@ impl ModelWeights {
         let w = Self::from_file(path)?;
         if !features_match(&w) {
             return Err(ModelError::FeatureMismatch {
-                expected: n_features(w.n_bands),
+                expected: n_features(w.feature_version, w.n_bands),
                 found: w.n_features,
             });
         }
@@ -200,13 +202,16 @@ impl ModelWeights {
             )));
         }
         let fv = meta_usize(&m, "feature_version")?;
-        if fv != FEATURE_VERSION as usize {
-            return Err(ModelError::BadMetadata {
-                key: "feature_version",
-                value: fv.to_string(),
-                why: format!("this build computes feature version {FEATURE_VERSION}"),
-            });
-        }
+        let feature_version = match SUPPORTED_VERSIONS.iter().find(|&&v| v as usize == fv) {
+            Some(&v) => v,
+            None => {
+                return Err(ModelError::BadMetadata {
+                    key: "feature_version",
+                    value: fv.to_string(),
+                    why: format!("this build computes feature versions {SUPPORTED_VERSIONS:?}"),
+                });
+            }
+        };
         let band_edges_hz = parse_edges(meta(&m, "band_edges_hz")?)?;
         let n_bands = band_edges_hz.len() - 1;
 
@@ -321,6 +326,7 @@ impl ModelWeights {
             name: m.get("name").cloned().unwrap_or_else(|| "unnamed".into()),
             description: m.get("description").cloned().unwrap_or_default(),
             band_edges_hz,
+            feature_version,
             n_features: nf,
             n_bands,
             dense,
