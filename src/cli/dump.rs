@@ -29,6 +29,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let cfg = MixConfig {
         snr_min: args.parsed("--snr-min", -5.0)?,
         snr_max: args.parsed("--snr-max", 25.0)?,
+        speed_prob: args.parsed("--speed-perturb", MixConfig::default().speed_prob)?,
         ..MixConfig::default()
     };
     // Band layout: `erb32` (default, the shipped models) or `bins` (one band per FFT bin).
@@ -118,6 +119,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "fft": grid.fft,
         "frames": frames,
         "feature_version": feature_version,
+        "speed_perturb": cfg.speed_prob,
         "seed": seed,
         "mixes": batch_start,
     });

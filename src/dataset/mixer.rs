@@ -1,6 +1,6 @@
 //! One training mixture: augmented speech plus one or two augmented noises at a random SNR.
 
-use super::augment::{active_power, convolve, random_filter, random_rir, rms};
+use super::augment::{active_power, change_speed, convolve, random_filter, random_rir, rms};
 use super::noise_gen;
 use super::pool::Pool;
 use super::rng::Rng;
@@ -15,7 +15,13 @@ pub struct MixConfig {
     /// Mixture length range in seconds.
     pub min_seconds: f32,
     pub max_seconds: f32,
+    /// Probability that a speech clip is played faster or slower (pitch and formants move with it:
+    /// new voices from few speakers). 0 draws no random numbers, so older seeds mix as before.
+    pub speed_prob: f32,
 }
+
+/// Speed factors for [`MixConfig::speed_prob`]: about -2.2 to +2.4 semitones.
+pub const SPEED_RANGE: (f32, f32) = (0.88, 1.15);
 
 impl Default for MixConfig {
     fn default() -> Self {
@@ -24,6 +30,7 @@ impl Default for MixConfig {
             snr_max: 25.0,
             min_seconds: 3.0,
             max_seconds: 8.0,
+            speed_prob: 0.5,
         }
     }
 }
@@ -43,12 +50,19 @@ fn loop_segment(src: &[f32], n: usize, rng: &mut Rng) -> Vec<f32> {
     (0..n).map(|i| src[(start + i) % src.len()]).collect()
 }
 
-fn speech_track(pool: &Pool, n: usize, rng: &mut Rng) -> Vec<f32> {
+fn speech_track(pool: &Pool, n: usize, speed_prob: f32, rng: &mut Rng) -> Vec<f32> {
     let mut out = Vec::with_capacity(n + RATE as usize * 4);
     // Random lead-in silence so onsets land anywhere.
     out.resize((rng.range(0.0, 0.6) * RATE) as usize, 0.0);
     while out.len() < n {
         let clip = &pool.clips[rng.below(pool.clips.len())];
+        let faster;
+        let clip: &[f32] = if speed_prob > 0.0 && rng.chance(speed_prob) {
+            faster = change_speed(clip, rng.range(SPEED_RANGE.0, SPEED_RANGE.1));
+            &faster
+        } else {
+            clip
+        };
         let g = 10f32.powf(rng.range(-6.0, 6.0) / 20.0) / rms(clip).max(1e-6);
         out.extend(clip.iter().map(|x| x * g));
         let gap = (rng.range(0.0, 0.8) * RATE) as usize;
@@ -85,7 +99,7 @@ pub fn make(speech: &Pool, noise: &Pool, cfg: &MixConfig, rng: &mut Rng) -> Mix 
     let mut dry = if no_speech {
         vec![0.0; n]
     } else {
-        speech_track(speech, n, rng)
+        speech_track(speech, n, cfg.speed_prob, rng)
     };
     if rng.chance(0.5) {
         let mut f = random_filter(rng);

@@ -44,12 +44,14 @@ for L in erb32 bins; do
     if [ ! -f "$DUMPS/cm_${L}_${HOURS}h/meta.json" ]; then
         $NICE "$QUELL" dump-features --speech training/data/lists/speech_train.txt \
             --noise training/data/lists/noise_train.txt --out "$DUMPS/cm_${L}_${HOURS}h" \
-            --hours "$HOURS" --seed "$SEED" --bands "$L" --threads 1 --quiet
+            --hours "$HOURS" --seed "$SEED" --bands "$L" --features 1 --speed-perturb 0 \
+            --threads 1 --quiet
     fi
     if [ ! -f "$DUMPS/cm_${L}_dev/meta.json" ]; then
         $NICE "$QUELL" dump-features --speech training/data/lists/speech_dev.txt \
             --noise training/data/lists/noise_dev.txt --out "$DUMPS/cm_${L}_dev" \
-            --hours 0.02 --seed 99 --bands "$L" --threads 1 --quiet
+            --hours 0.02 --seed 99 --bands "$L" --features 1 --speed-perturb 0 \
+            --threads 1 --quiet
     fi
 done
 cmp "$DUMPS/cm_erb32_${HOURS}h/vad.npy" "$DUMPS/cm_bins_${HOURS}h/vad.npy" \
