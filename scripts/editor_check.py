@@ -203,6 +203,10 @@ def steps(s: Session, out: Path) -> int:
     s.click("Model")
     s.click("model-1")
     s.check("tiny model selected and running", lambda d: d["model"] == "Tiny" and d["running"] == 1)
+    s.click("Model")
+    s.click("model-2")
+    s.check("high-quality model selected and running",
+            lambda d: d["model"] == "HighQuality" and d["running"] == 2)
     bad = out / "broken.safetensors"
     good = out / "my-model.safetensors"
     data = (ROOT / "models/tiny.safetensors").read_bytes()

@@ -18,6 +18,10 @@ pub const BUNDLED: &[BundledModel] = &[
         name: "tiny",
         bytes: include_bytes!("../../models/tiny.safetensors"),
     },
+    BundledModel {
+        name: "hq",
+        bytes: include_bytes!("../../models/hq.safetensors"),
+    },
 ];
 
 pub fn default_model() -> &'static BundledModel {

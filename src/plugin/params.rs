@@ -20,6 +20,9 @@ pub enum ModelChoice {
     #[id = "tiny"]
     #[name = "Tiny (lowest CPU)"]
     Tiny,
+    #[id = "hq"]
+    #[name = "High quality"]
+    HighQuality,
     /// The `.safetensors` file loaded in the editor (saved with the project by path).
     #[id = "user"]
     #[name = "User file"]

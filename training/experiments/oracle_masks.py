@@ -72,7 +72,7 @@ def istft(X, fft, hop, n_out):
     return y / np.maximum(norm, 1e-3)
 
 
-def enhance(clean, noisy, mode, fft, bands):
+def enhance(clean, noisy, mode, fft, bands, post=None):
     hop = 240
     S, _ = stft(clean, fft, hop)
     X, _ = stft(noisy, fft, hop)
@@ -87,6 +87,8 @@ def enhance(clean, noisy, mode, fft, bands):
         es = np.abs(S) ** 2 @ memb.T
         ex = np.abs(X) ** 2 @ memb.T
         gb = np.minimum(1.0, np.sqrt(es / np.maximum(ex, 1e-18)))
+        if post:
+            gb = post(gb)
         g = gb @ interp.T
     return istft(X * g, fft, hop, len(noisy))
 
@@ -98,8 +100,8 @@ def score(job):
     n = min(len(clean), len(noisy))
     clean, noisy = clean[:n], noisy[:n]
     out = {}
-    for name, mode, fft, bands in CONFIGS:
-        est = noisy if mode == "noisy" else enhance(clean, noisy, mode, fft, bands)
+    for name, mode, fft, bands, *post in CONFIGS:
+        est = noisy if mode == "noisy" else enhance(clean, noisy, mode, fft, bands, *post)
         r16, e16 = resample_poly(clean, 1, 3), resample_poly(est, 1, 3)
         try:
             p = float(pesq(16000, r16, e16, "wb"))
@@ -109,11 +111,38 @@ def score(job):
     return job["snr_db"], out
 
 
+def release_limit(decay):
+    def f(g):
+        out = np.empty_like(g)
+        prev = np.zeros(g.shape[1])
+        for t in range(g.shape[0]):
+            prev = np.maximum(g[t], prev * decay)
+            out[t] = prev
+        return out
+    return f
+
+
+def sqrt_noise(std, seed=0):
+    def f(g):
+        r = np.random.default_rng(seed)
+        return np.clip(np.sqrt(g) + r.normal(0, std, g.shape), 0, 1) ** 2
+    return f
+
+
+def floor(x):
+    return lambda g: np.maximum(g, x)
+
+
 CONFIGS = [
     ("noisy", "noisy", 480, 0),
     ("erb32 10ms", "bands", 480, 32),
     ("erb48 10ms", "bands", 480, 48),
     ("per-bin 10ms", "bins", 480, 0),
+    ("erb32 10ms, release 0.45/hop", "bands", 480, 32, release_limit(0.45)),
+    ("erb32 10ms, floor -20 dB", "bands", 480, 32, floor(0.1)),
+    ("erb32 10ms, floor -10 dB", "bands", 480, 32, floor(0.316)),
+    ("erb32 10ms, sqrt-gain noise 0.1", "bands", 480, 32, sqrt_noise(0.1)),
+    ("erb32 10ms, sqrt-gain noise 0.25", "bands", 480, 32, sqrt_noise(0.25)),
     ("erb32 20ms", "bands", 960, 32),
     ("per-bin 20ms", "bins", 960, 0),
 ]

@@ -115,6 +115,7 @@ const MARKS: &[&str] = &[
     "model-0",
     "model-1",
     "model-2",
+    "model-3",
     "zoom-200",
     "zoom-100",
     "file-path",

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Rebuilds the data dumps and retrains the bundled models exactly as shipped (see models/*.md).
+# Each step is skipped when its output exists. Run from the repo root after
+#   bash training/setup_venv.sh && bash training/data/prepare.sh
+# Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
+# on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
+#   STEP=dumps|standard|hq|tiny|export   (default: all, in that order)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=training/.venv/bin/python
+Q=target/release/quell
+D=training/data/dumps
+TRAIN_LIST=training/data/lists/speech_train.txt
+NOISE_LIST=training/data/lists/noise_train.txt
+STEP=${STEP:-all}
+[ -x "$Q" ] || cargo build --release --bin quell
+
+dump() { # out hours seed [extra args]
+    local out=$1 hours=$2 seed=$3; shift 3
+    [ -f "$D/$out/meta.json" ] || "$Q" dump-features --speech "$TRAIN_LIST" --noise "$NOISE_LIST" \
+        --out "$D/$out" --hours "$hours" --seed "$seed" --threads 2 --quiet "$@"
+}
+
+if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
+    # Feature version 2. train_v2 and train_v2b predate speed perturbation (--speed-perturb 0 mixes
+    # them as they were); train_v3 plays half the speech clips 0.88-1.15x as fast.
+    dump train_v2 20 21 --speed-perturb 0
+    dump train_v2b 16 22 --speed-perturb 0
+    dump train_v3 24 31
+    [ -f "$D/dev_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
+        --noise training/data/lists/noise_dev.txt --out "$D/dev_v2" --hours 0.4 --seed 3 \
+        --speed-perturb 0 --threads 2 --quiet
+fi
+
+train() { # run-name minutes seed dense hidden layers data...
+    local name=$1 minutes=$2 seed=$3 dense=$4 hidden=$5 layers=$6; shift 6
+    [ -f "training/runs/$name/best.pt" ] || nice -n 8 $PY training/train.py --data "$@" \
+        --val "$D/dev_v2" --out "training/runs/$name" --dense "$dense" --hidden "$hidden" \
+        --layers "$layers" --batch 32 --seq 400 --minutes "$minutes" --lr 1e-3 --seed "$seed" \
+        --dropout 0.1 --over-suppress 0.0
+}
+
+if [ "$STEP" = all ] || [ "$STEP" = standard ]; then
+    train standard_v3 88 4 128 128 2 "$D/train_v3" "$D/train_v2b"
+fi
+if [ "$STEP" = all ] || [ "$STEP" = hq ]; then
+    train hq_v2 95 3 256 256 2 "$D/train_v2" "$D/train_v2b"
+fi
