@@ -4,7 +4,7 @@
 #   bash training/setup_venv.sh && bash training/data/prepare.sh
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
 # on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
-#   STEP=dumps|standard|hq|tiny|export   (default: all, in that order)
+#   STEP=dumps|standard|hq|export   (default: all, in that order)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=training/.venv/bin/python
@@ -46,3 +46,14 @@ fi
 if [ "$STEP" = all ] || [ "$STEP" = hq ]; then
     train hq_v2 95 3 256 256 2 "$D/train_v2" "$D/train_v2b"
 fi
+if [ "$STEP" = all ] || [ "$STEP" = export ]; then
+    $PY training/export.py --ckpt training/runs/standard_v3/best.pt --name standard \
+        --description "Standard: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default." \
+        --out models/standard.safetensors --parity-data "$D/dev_v2" \
+        --parity-out tests/fixtures/parity_standard.safetensors --parity-frames 300
+    $PY training/export.py --ckpt training/runs/hq_v2/best.pt --name hq \
+        --description "High quality: GRU 2x256, dense 256, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop." \
+        --out models/hq.safetensors --parity-data "$D/dev_v2" \
+        --parity-out tests/fixtures/parity_hq.safetensors --parity-frames 300
+fi
+# The tiny model (feature version 1) is unchanged; its recipe is in models/tiny.md.
