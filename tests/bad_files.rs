@@ -106,7 +106,10 @@ fn the_corpus_builders_are_sound() {
     assert!(w.parameter_count() > 1000);
     // The feature-mismatch model parses; only the user-file loader (and the engine) refuse it.
     let fm = ModelWeights::from_bytes(&bad_models::feature_mismatch()).unwrap();
-    assert_eq!(fm.n_features, fm.n_bands + 1);
+    assert_eq!(
+        fm.n_features,
+        quell::dsp::features::n_features(fm.feature_version, fm.n_bands) + 1
+    );
     // The WAV builder's unedited file reads.
     let dir = scratch("builders");
     let p = dir.join("plain.wav");
