@@ -46,15 +46,11 @@ impl Channel {
         self.last_bin_gains.fill(1.0);
     }
 
-    /// Sanitise the new hop (NaN/Inf -> 0, clip absurd levels) and analyse it; `long` also computes
+    /// Sanitise the new hop (NaN/Inf and absurd levels -> 0) and analyse it; `long` also computes
     /// the long-window power (the history is kept either way, so a model switch needs no warm-up).
     pub fn analyse(&mut self, long: bool) {
         for x in &mut self.hop_in {
-            *x = if x.is_finite() {
-                x.clamp(-INPUT_LIMIT, INPUT_LIMIT)
-            } else {
-                0.0
-            };
+            *x = if x.abs() <= INPUT_LIMIT { *x } else { 0.0 }; // false for NaN too
         }
         self.analysis.push(&self.hop_in, &mut self.spec);
         power_spectrum(&self.spec, &mut self.power);

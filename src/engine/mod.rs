@@ -20,8 +20,8 @@ use channel::Channel;
 use gate::Gate;
 use params::Smoothed;
 
-/// Input samples beyond this magnitude (+60 dBFS) are clipped: nothing legitimate is that loud, and
-/// it keeps every later value finite.
+/// Input samples beyond this magnitude (+60 dBFS) are corrupt data, like NaN/Inf: nothing legitimate
+/// is that loud. They are replaced by silence, so garbage cannot linger in the network's memory.
 pub const INPUT_LIMIT: f32 = 1000.0;
 /// Hops over which a model swap crossfades the mask.
 const SWAP_FADE_HOPS: usize = 20;
