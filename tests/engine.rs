@@ -387,7 +387,8 @@ fn the_engine_computes_exactly_the_features_the_dumper_writes() {
     use quell::model::ModelWeights;
     use std::sync::Arc;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let v2 = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_v2.safetensors")).unwrap();
+    let v2 =
+        ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_v2.safetensors")).unwrap();
     let v1 = quell::model::bundled::load("tiny").unwrap();
     let rate = 48_000.0;
     let x: Vec<f32> = voiced(24_000, rate, 0.3)

@@ -61,7 +61,8 @@ fn tiny_random_model_matches_pytorch() {
 #[test]
 fn tiny_random_feature_v2_model_matches_pytorch() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let w = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_v2.safetensors")).unwrap();
+    let w =
+        ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_v2.safetensors")).unwrap();
     assert_eq!(w.feature_version, 2);
     assert_eq!(w.n_features, w.n_bands + quell::dsp::features::PITCH_BINS);
     check("tests/fixtures/parity_tiny_random_v2.safetensors");

@@ -73,7 +73,8 @@ pub fn change_speed(x: &[f32], factor: f32) -> Vec<f32> {
             let (p0, p1, p2, p3) = (at(k - 1), at(k), at(k + 1), at(k + 2));
             p1 + 0.5
                 * t
-                * (p2 - p0 + t * (2.0 * p0 - 5.0 * p1 + 4.0 * p2 - p3 + t * (3.0 * (p1 - p2) + p3 - p0)))
+                * (p2 - p0
+                    + t * (2.0 * p0 - 5.0 * p1 + 4.0 * p2 - p3 + t * (3.0 * (p1 - p2) + p3 - p0)))
         })
         .collect()
 }

@@ -118,7 +118,8 @@ mod avx2 {
                 let mut acc = _mm256_setzero_ps();
                 let mut c = 0;
                 while c < body {
-                    acc = _mm256_fmadd_ps(_mm256_loadu_ps(p.add(c)), _mm256_loadu_ps(xp.add(c)), acc);
+                    acc =
+                        _mm256_fmadd_ps(_mm256_loadu_ps(p.add(c)), _mm256_loadu_ps(xp.add(c)), acc);
                     c += 8;
                 }
                 let mut s = hsum(acc);
@@ -182,7 +183,10 @@ mod tests {
                 matvec_bias(&w, &b, &x, &mut fast);
                 matvec_bias_portable(&w, &b, &x, &mut slow);
                 for (f, s) in fast.iter().zip(&slow) {
-                    assert!((f - s).abs() <= 1e-5 * (1.0 + s.abs()), "{rows}x{cols}: {f} vs {s}");
+                    assert!(
+                        (f - s).abs() <= 1e-5 * (1.0 + s.abs()),
+                        "{rows}x{cols}: {f} vs {s}"
+                    );
                 }
             }
         }
