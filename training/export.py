@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (QuellNet, build_metadata, count_parameters, run_from_zero,  # noqa: E402
-                         save_safetensors, verify_files, write_parity)
+from quell_model import (QuellNet, build_metadata, count_parameters, round_weights_to_f16,  # noqa: E402
+                         run_from_zero, save_safetensors, verify_files, write_parity)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,6 +49,8 @@ def main():
     ap.add_argument("--parity-out", default=None,
                     help="parity fixture (default tests/fixtures/parity_NAME.safetensors)")
     ap.add_argument("--parity-frames", type=int, default=300)
+    ap.add_argument("--f16-weights", action="store_true",
+                    help="store weight matrices as float16 (half the file; the model is rounded first)")
     args = ap.parse_args()
 
     out = args.out or os.path.join(REPO_ROOT, "models", f"{args.name}.safetensors")
@@ -61,7 +63,9 @@ def main():
                         sample_rate=meta.get("sample_rate", 48000), hop=meta.get("hop", 240),
                         fft=meta.get("fft", 480), feature_version=meta.get("feature_version", 1))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    save_safetensors(model, out, md)
+    if args.f16_weights:
+        round_weights_to_f16(model)
+    save_safetensors(model, out, md, f16_weights=args.f16_weights)
     n_params = count_parameters(model)
     print(f"wrote {out}: {model.config()} params={n_params} ({os.path.getsize(out)} bytes)")
     print("metadata:", json.dumps(md))

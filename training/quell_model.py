@@ -146,16 +146,29 @@ def required_metadata(cell: str = "gru"):
     return REQUIRED_METADATA + (f"{cell}_hidden", f"{cell}_layers")
 
 
-def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str]) -> None:
+def round_weights_to_f16(model: QuellNet) -> None:
+    """Round every weight matrix to float16 precision in place, so the model computes exactly what a
+    file saved with `f16_weights=True` holds (parity fixtures then stay exact)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 2:
+                p.copy_(p.half().float())
+
+
+def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str], f16_weights: bool = False) -> None:
     """Write the model as FORMATS.md describes. `metadata` must hold every required key (see
-    `build_metadata`); all values are converted to strings."""
+    `build_metadata`); all values are converted to strings. `f16_weights` stores the 2-D weight
+    matrices as float16 (half the file; call `round_weights_to_f16` first), the rest stays float32."""
     from safetensors.torch import save_file
 
     meta = {str(k): str(v) for k, v in metadata.items()}
     missing = [k for k in required_metadata(meta.get("cell", "gru")) if k not in meta]
     if missing:
         raise ValueError(f"metadata lacks {missing}")
-    save_file(model_tensors(model), path, metadata=meta)
+    tensors = model_tensors(model)
+    if f16_weights:
+        tensors = {k: (v.half() if v.dim() == 2 else v) for k, v in tensors.items()}
+    save_file(tensors, path, metadata=meta)
     os.chmod(path, 0o644)  # safetensors creates files 0600
 
 
@@ -182,9 +195,11 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
         raise ValueError(f"{path}: tensor names differ: extra {sorted(set(tensors) - set(expected))}, "
                          f"missing {sorted(set(expected) - set(tensors))}")
     for k, v in expected.items():
-        if tuple(tensors[k].shape) != tuple(v.shape) or tensors[k].dtype != torch.float32:
+        ok_dtypes = (torch.float32, torch.float16) if v.dim() == 2 else (torch.float32,)
+        if tuple(tensors[k].shape) != tuple(v.shape) or tensors[k].dtype not in ok_dtypes:
             raise ValueError(f"{path}: {k} is {tensors[k].dtype} {tuple(tensors[k].shape)}, "
-                             f"expected float32 {tuple(v.shape)}")
+                             f"expected float32 (float16 allowed for weight matrices) {tuple(v.shape)}")
+        tensors[k] = tensors[k].float()
     for key, val in (("n_features", n_features), ("n_bands", n_bands), ("dense", dense),
                      (f"{cell}_hidden", hidden), (f"{cell}_layers", layers)):
         if key in meta and int(meta[key]) != val:

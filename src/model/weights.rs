@@ -87,23 +87,50 @@ struct Reader<'a> {
     st: SafeTensors<'a>,
 }
 
+/// IEEE 754 binary16 -> f32 (exact: every half value is representable).
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = ((h >> 15) as u32) << 31;
+    let exp = ((h >> 10) & 0x1f) as u32;
+    let mant = (h & 0x3ff) as u32;
+    let bits = match (exp, mant) {
+        (0, 0) => sign,
+        // Subnormal: value = mant * 2^-24.
+        (0, m) => {
+            let v = m as f32 * 2f32.powi(-24);
+            return if sign != 0 { -v } else { v };
+        }
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
 impl Reader<'_> {
     fn tensor(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ModelError> {
         let t = self
             .st
             .tensor(name)
             .map_err(|_| ModelError::MissingTensor(name.to_string()))?;
-        if t.dtype() != Dtype::F32 {
-            return Err(ModelError::WrongDtype {
-                tensor: name.into(),
-                dtype: format!("{:?}", t.dtype()),
-            });
-        }
-        let data: Vec<f32> = t
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        // F32, or F16 (weight matrices stored at half size, e.g. the `hq` model); widened to f32 here,
+        // once, at load time.
+        let data: Vec<f32> = match t.dtype() {
+            Dtype::F32 => t
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => t
+                .data()
+                .chunks_exact(2)
+                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+            other => {
+                return Err(ModelError::WrongDtype {
+                    tensor: name.into(),
+                    dtype: format!("{other:?}"),
+                });
+            }
+        };
         if data.iter().any(|x| !x.is_finite()) {
             return Err(ModelError::NonFinite(name.into()));
         }
@@ -372,6 +399,27 @@ impl ModelWeights {
                 .sum::<usize>()
             + self.gain_w.len()
             + self.vad_w.len()
+    }
+}
+
+#[cfg(test)]
+mod f16_tests {
+    use super::f16_to_f32;
+
+    #[test]
+    fn half_floats_widen_exactly() {
+        for (h, f) in [
+            (0x0000u16, 0.0f32),
+            (0x3c00, 1.0),
+            (0xc000, -2.0),
+            (0x3555, 0.333_251_95),
+            (0x7bff, 65504.0),
+            (0x0001, 5.960_464_5e-8),
+            (0x8001, -5.960_464_5e-8),
+        ] {
+            assert_eq!(f16_to_f32(h), f, "{h:#06x}");
+        }
+        assert!(f16_to_f32(0x7c00).is_infinite() && f16_to_f32(0x7e00).is_nan());
     }
 }
 
