@@ -244,6 +244,9 @@ def main(argv: Optional[List[str]] = None):
                     help="torch CPU threads (0 = torch default). 1 is fastest for this small GRU on a shared "
                          "2-core box: with more, OpenMP spin-waits under contention and steps get ~10x slower")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--init", default="",
+                    help="checkpoint to fine-tune from: its weights and feature normalisation replace the fresh "
+                         "ones (same layer sizes required); the optimiser and lr schedule start anew")
     args = ap.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)
@@ -274,6 +277,13 @@ def main(argv: Optional[List[str]] = None):
                      cell=args.cell)
     mean, std = train.feature_stats(args.stats_frames, rng)
     model.set_normalisation(mean, std)
+    if args.init:
+        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        if init["config"] != model.config():
+            raise SystemExit(f"--init {args.init}: layer sizes {init['config']} differ from {model.config()}")
+        model.load_state_dict(init["model"])
+        mean, std = model.feature_mean.numpy(), model.feature_std.numpy()
+        log(f"fine-tuning from {args.init} (its step {init.get('step')}, keeping its feature normalisation)")
     model.to(args.device)
     log(f"model: {model.config()} params={count_parameters(model)}; "
         f"feature mean range [{mean.min():.3g}, {mean.max():.3g}], std range [{std.min():.3g}, {std.max():.3g}]")
