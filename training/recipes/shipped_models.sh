@@ -4,7 +4,7 @@
 #   bash training/setup_venv.sh && bash training/data/prepare.sh
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
 # on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
-#   STEP=dumps|standard|hq|export   (default: all, in that order)
+#   STEP=dumps|standard|hq|finetune|export   (default: all, in that order)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=training/.venv/bin/python
@@ -27,33 +27,44 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     dump train_v2 20 21 --speed-perturb 0
     dump train_v2b 16 22 --speed-perturb 0
     dump train_v3 24 31
+    # Low-SNR-heavy mixtures (-10..+10 dB) for the fine-tuning stage: the base models were weakest
+    # at -5 and 0 dB, where RNNoise beat them.
+    dump train_lo 8 41 --snr-min -10 --snr-max 10
     [ -f "$D/dev_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
         --noise training/data/lists/noise_dev.txt --out "$D/dev_v2" --hours 0.4 --seed 3 \
         --speed-perturb 0 --threads 2 --quiet
 fi
 
-train() { # run-name minutes seed dense hidden layers data...
+train() { # run-name minutes seed dense hidden layers [train.py options] -- data...
     local name=$1 minutes=$2 seed=$3 dense=$4 hidden=$5 layers=$6; shift 6
+    local opts=(); while [ "$1" != -- ]; do opts+=("$1"); shift; done; shift
     [ -f "training/runs/$name/best.pt" ] || nice -n 8 $PY training/train.py --data "$@" \
         --val "$D/dev_v2" --out "training/runs/$name" --dense "$dense" --hidden "$hidden" \
-        --layers "$layers" --batch 32 --seq 400 --minutes "$minutes" --lr 1e-3 --seed "$seed" \
-        --dropout 0.1 --over-suppress 0.0
+        --layers "$layers" --batch 32 --seq 400 --minutes "$minutes" --seed "$seed" \
+        --dropout 0.1 --over-suppress 0.0 "${opts[@]}"
 }
 
 if [ "$STEP" = all ] || [ "$STEP" = standard ]; then
-    train standard_v3 88 4 128 128 2 "$D/train_v3" "$D/train_v2b"
+    train standard_v3 88 4 128 128 2 --lr 1e-3 -- "$D/train_v3" "$D/train_v2b"
 fi
 if [ "$STEP" = all ] || [ "$STEP" = hq ]; then
-    train hq_v2 95 3 256 256 2 "$D/train_v2" "$D/train_v2b"
+    train hq_v2 95 3 256 256 2 --lr 1e-3 -- "$D/train_v2" "$D/train_v2b"
+fi
+if [ "$STEP" = all ] || [ "$STEP" = finetune ]; then
+    # 45 min each (run side by side here, one core each; this script runs them in turn), from the base models' best checkpoints, fresh AdamW at lr 3e-4.
+    train standard_ft 45 6 128 128 2 --lr 3e-4 --warmup 50 --init training/runs/standard_v3/best.pt \
+        -- "$D/train_lo" "$D/train_v3"
+    train hq_ft 45 7 256 256 2 --lr 3e-4 --warmup 50 --init training/runs/hq_v2/best.pt \
+        -- "$D/train_lo" "$D/train_v3"
 fi
 if [ "$STEP" = all ] || [ "$STEP" = export ]; then
-    $PY training/export.py --ckpt training/runs/standard_v3/best.pt --name standard \
+    $PY training/export.py --ckpt training/runs/standard_ft/best.pt --name standard \
         --description "Standard: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default." \
         --out models/standard.safetensors --parity-data "$D/dev_v2" \
         --parity-out tests/fixtures/parity_standard.safetensors --parity-frames 300
-    $PY training/export.py --ckpt training/runs/hq_v2/best.pt --name hq \
+    $PY training/export.py --ckpt training/runs/hq_ft/best.pt --name hq \
         --description "High quality: GRU 2x256, dense 256, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop." \
-        --out models/hq.safetensors --parity-data "$D/dev_v2" \
+        --out models/hq.safetensors --f16-weights --parity-data "$D/dev_v2" \
         --parity-out tests/fixtures/parity_hq.safetensors --parity-frames 300
 fi
 # The tiny model (feature version 1) is unchanged; its recipe is in models/tiny.md.
