@@ -1,15 +1,9 @@
-//! Quell: a real-time, strictly causal GRU voice noise suppressor.
+//! Quell: a real-time, strictly causal GRU voice noise suppressor, as a CLAP/VST3 plugin.
 //!
-//! Layout: `dsp` (STFT, bands, features), `model` (weights and inference), `engine` (the block-based
-//! denoiser every front end drives), `dataset` (training mixtures and the feature dumper), `cli` (the
-//! `quell` command), `plugin` (thin CLAP/VST3 glue).
+//! This crate is the plugin glue (`plugin`); the engine, DSP and model live in `quell-core`
+//! (`libquell/`) and are re-exported here so plugin code and tests name them as before. The `quell`
+//! command line is `cli/`, the LADSPA plugin `ladspa/`: neither links the GUI stack.
 
-pub mod cli;
-pub mod dataset;
-pub mod dsp;
-pub mod engine;
-pub mod model;
+pub use quell_core::{Engine, EngineParams, ModelInstance, dataset, dsp, engine, model, wav};
+
 pub mod plugin;
-pub mod wav;
-
-pub use engine::{Engine, EngineParams, ModelInstance};

@@ -1,7 +1,7 @@
 """QuellNet: the causal GRU (or LSTM) band-gain model, and its .safetensors I/O.
 
 The tensor names, shapes and metadata follow training/FORMATS.md exactly; the Rust runtime
-(`src/model/`) loads what `save_safetensors` writes.
+(`libquell/src/model/`) loads what `save_safetensors` writes.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 
 pub mod bad_models;
 pub mod bad_wavs;
+pub mod checks;
 
 use quell::engine::{Engine, EngineParams, ModelInstance};
 use quell::model::{ModelWeights, bundled};

@@ -33,7 +33,7 @@ def band_matrix(edges, fft):
     bin_hz = SR / fft
     centres = 0.5 * (edges[:-1] + edges[1:])
     nb = len(edges) - 1
-    # membership (sum energies) and interpolation (band gains -> bins), as src/dsp/bands.rs
+    # membership (sum energies) and interpolation (band gains -> bins), as libquell/src/dsp/bands.rs
     memb = np.zeros((nb, bins))
     for b in range(nb):
         lo = min(int(round(edges[b] / bin_hz)), bins)

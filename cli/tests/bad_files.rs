@@ -1,25 +1,20 @@
 //! A corpus of malformed model files and WAVs (built in `common::bad_models` / `common::bad_wavs`).
 //! Each must give a clear, named error and no crash: from `ModelWeights::load_user_file` (the one
-//! loader behind the CLI's `--model PATH` and the plugin's "load model file"), from the plugin's
-//! background loader (which must keep the previous user model), from `wav::read`, and from
+//! loader behind the CLI's `--model PATH` and the plugin's "load model file"), from `wav::read`, and from
 //! `quell denoise` as a user runs it (exit status 1, one line on stderr naming the file and the
 //! problem, no panic, no output file, input untouched).
 
+// The shared corpus builders name the core crate `quell`, as the root crate's tests do.
+extern crate quell_core as quell;
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use common::bad_models::{self, BadModel};
 use common::bad_wavs::{self, VALID_BUT_UNPROCESSABLE};
+use common::checks::{assert_names, bad_model_paths, scratch};
 use quell::model::{ModelError, ModelWeights};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// A fresh scratch directory per test.
-fn scratch(test: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("quell-bad-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn good_wav(dir: &Path) -> PathBuf {
     let p = dir.join("good.wav");
@@ -30,19 +25,6 @@ fn good_wav(dir: &Path) -> PathBuf {
     )
     .unwrap();
     p
-}
-
-/// The message names the problem: every expected word, on one line.
-fn assert_names(msg: &str, mentions: &[impl AsRef<str>], what: &str) {
-    assert!(!msg.trim().contains('\n'), "{what}: not one line: {msg}");
-    let lower = msg.to_lowercase();
-    for m in mentions {
-        assert!(
-            lower.contains(&m.as_ref().to_lowercase()),
-            "{what}: message does not mention '{}': {msg}",
-            m.as_ref()
-        );
-    }
 }
 
 struct Failure {
@@ -156,32 +138,6 @@ fn every_bad_model_gives_its_named_error_from_the_user_file_loader() {
     }
 }
 
-/// Paths that are not model files: a directory, a missing file, one far too big (sparse, so it costs
-/// no disk), each with the error variant and the words it must give.
-/// A path, the error variant it must give, and words its message must contain.
-type PathCase = (PathBuf, fn(&ModelError) -> bool, &'static [&'static str]);
-
-fn bad_model_paths(dir: &Path) -> Vec<PathCase> {
-    let sub = dir.join("a_directory.safetensors");
-    std::fs::create_dir_all(&sub).unwrap();
-    let huge = dir.join("huge.safetensors");
-    let f = std::fs::File::create(&huge).unwrap();
-    f.set_len(300 << 20).unwrap();
-    vec![
-        (sub, |e| matches!(e, ModelError::Io(_)), &["directory"]),
-        (
-            dir.join("no_such_model.safetensors"),
-            |e| matches!(e, ModelError::Io(_)),
-            &["no_such_model.safetensors", "no such file"],
-        ),
-        (
-            huge,
-            |e| matches!(e, ModelError::Format(_)),
-            &["larger than any quell model"],
-        ),
-    ]
-}
-
 #[test]
 fn directories_missing_and_oversized_model_files_are_refused() {
     let dir = scratch("model-paths");
@@ -189,46 +145,6 @@ fn directories_missing_and_oversized_model_files_are_refused() {
         let e = ModelWeights::load_user_file(&path).expect_err("must be refused");
         assert!(expect(&e), "{}: {e:?}", path.display());
         assert_names(&e.to_string(), mentions, &path.display().to_string());
-    }
-}
-
-#[test]
-fn the_plugins_loader_rejects_every_bad_model_and_keeps_the_previous_one() {
-    use quell::plugin::handoff::{ModelKey, UserModelStatus, channel};
-    let dir = scratch("plugin");
-    let (loader, _audio_side) = channel(vec![common::default_weights()]);
-    // A good user file first: every rejection below must leave it in place.
-    let good = dir.join("good.safetensors");
-    std::fs::write(&good, bad_models::edited(|_| {})).unwrap();
-    loader.load_user_file(&good).unwrap();
-    let generation = loader.user_generation();
-    let params = loader
-        .weights_for(ModelKey::User(generation))
-        .unwrap()
-        .parameter_count();
-    let mut cases: Vec<(PathBuf, Vec<String>)> = Vec::new();
-    for (i, case) in bad_models::corpus().iter().enumerate() {
-        let path = dir.join(format!("model_{i}.safetensors"));
-        std::fs::write(&path, &case.bytes).unwrap();
-        cases.push((path, case.mentions.clone()));
-    }
-    for (path, _, mentions) in bad_model_paths(&dir) {
-        cases.push((path, mentions.iter().map(|s| s.to_string()).collect()));
-    }
-    for (path, mentions) in cases {
-        let what = path.display().to_string();
-        let msg = loader.load_user_file(&path).expect_err(&what);
-        assert_names(&msg, &mentions, &what);
-        assert_eq!(
-            loader.status(),
-            UserModelStatus::Rejected {
-                path: what.clone(),
-                error: msg
-            }
-        );
-        assert_eq!(loader.user_generation(), generation, "{what}");
-        let kept = loader.weights_for(ModelKey::User(generation)).unwrap();
-        assert_eq!(kept.parameter_count(), params, "{what}");
     }
 }
 
@@ -385,7 +301,7 @@ fn odd_but_valid_wavs_still_work() {
         ("one_frame", bad_wavs::WavBytes::pcm(2, 24, 1), 1),
         (
             "max_channels",
-            bad_wavs::WavBytes::pcm(quell::cli::MAX_CHANNELS, 8, 300),
+            bad_wavs::WavBytes::pcm(quell_cli::MAX_CHANNELS, 8, 300),
             300,
         ),
     ];

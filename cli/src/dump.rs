@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use super::Args;
 use super::progress::Progress;
-use crate::dataset::frames::{self, FrameRows};
-use crate::dataset::mixer::{self, MixConfig, RATE};
-use crate::dataset::npy::NpyWriter;
-use crate::dataset::pool::Pool;
-use crate::dataset::rng::Rng;
-use crate::dsp::bands::{DEFAULT_BANDS, layout_edges};
-use crate::dsp::features::{FEATURE_VERSION, SUPPORTED_VERSIONS, n_features};
-use crate::dsp::grid::FrameGrid;
+use quell_core::dataset::frames::{self, FrameRows};
+use quell_core::dataset::mixer::{self, MixConfig, RATE};
+use quell_core::dataset::npy::NpyWriter;
+use quell_core::dataset::pool::Pool;
+use quell_core::dataset::rng::Rng;
+use quell_core::dsp::bands::{DEFAULT_BANDS, layout_edges};
+use quell_core::dsp::features::{FEATURE_VERSION, SUPPORTED_VERSIONS, n_features};
+use quell_core::dsp::grid::FrameGrid;
 
 pub fn run(mut args: Args) -> Result<(), String> {
     let speech = PathBuf::from(

@@ -427,7 +427,7 @@ mod f16_tests {
 mod tests {
     use super::*;
 
-    const LSTM: &[u8] = include_bytes!("../../tests/fixtures/tiny_random_lstm.safetensors");
+    const LSTM: &[u8] = include_bytes!("../../../tests/fixtures/tiny_random_lstm.safetensors");
 
     type Tensors = Vec<(String, Vec<usize>, String, Vec<u8>)>;
 

@@ -12,15 +12,15 @@ pub struct BundledModel {
 pub const BUNDLED: &[BundledModel] = &[
     BundledModel {
         name: "standard",
-        bytes: include_bytes!("../../models/standard.safetensors"),
+        bytes: include_bytes!("../../../models/standard.safetensors"),
     },
     BundledModel {
         name: "tiny",
-        bytes: include_bytes!("../../models/tiny.safetensors"),
+        bytes: include_bytes!("../../../models/tiny.safetensors"),
     },
     BundledModel {
         name: "hq",
-        bytes: include_bytes!("../../models/hq.safetensors"),
+        bytes: include_bytes!("../../../models/hq.safetensors"),
     },
 ];
 

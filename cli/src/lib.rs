@@ -8,7 +8,7 @@ mod progress;
 pub use args::Args;
 pub use denoise::MAX_CHANNELS;
 
-use crate::model::{ModelError, ModelWeights, bundled};
+use quell_core::model::{ModelError, ModelWeights, bundled};
 use std::path::Path;
 
 const USAGE: &str = "\

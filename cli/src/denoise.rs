@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use super::Args;
 use super::progress::Progress;
-use crate::dsp::grid::FrameGrid;
-use crate::engine::{Engine, EngineParams, ModelInstance};
-use crate::model::bundled;
-use crate::wav;
+use quell_core::dsp::grid::FrameGrid;
+use quell_core::engine::{Engine, EngineParams, ModelInstance};
+use quell_core::model::bundled;
+use quell_core::wav;
 
 /// Block size fed to the engine; any size gives identical output.
 const BLOCK: usize = 1024;
@@ -62,7 +62,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
 pub fn denoise(
     input: &[Vec<f32>],
     sample_rate: f32,
-    weights: Arc<crate::model::ModelWeights>,
+    weights: Arc<quell_core::model::ModelWeights>,
     params: EngineParams,
     progress: bool,
 ) -> Result<Vec<Vec<f32>>, String> {

@@ -1,5 +1,8 @@
 //! The `quell` binary as a user runs it.
 
+// The shared corpus builders name the core crate `quell`, as the root crate's tests do.
+extern crate quell_core as quell;
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use hound::{SampleFormat, WavSpec};
