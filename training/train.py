@@ -35,7 +35,7 @@ META_KEYS_MUST_MATCH = ("n_features", "n_bands", "band_edges_hz", "sample_rate",
 class Stream:
     """Several feature dumps concatenated into one circular frame stream, memory-mapped."""
 
-    def __init__(self, dirs: List[str]):
+    def __init__(self, dirs: List[str], spectra: bool = False):
         if not dirs:
             raise ValueError("no data directories")
         self.meta = None
@@ -61,10 +61,22 @@ class Stream:
             for name, a in (("features", feats), ("targets", targs), ("vad", vad)):
                 if a.dtype != np.float32:
                     raise ValueError(f"{d}: {name}.npy is {a.dtype}, expected float32")
+            extra = ()
+            if spectra:
+                # Written by `quell dump-features --spectra`: compressed noisy/clean magnitudes of the
+                # engine's STFT (float16) and the engine's band-to-bin interpolation.
+                if not meta.get("spectra"):
+                    raise ValueError(f"{d}: dumped without --spectra; the spectrum loss needs it")
+                ns = np.load(os.path.join(d, "noisy_spec.npy"), mmap_mode="r")
+                cs = np.load(os.path.join(d, "clean_spec.npy"), mmap_mode="r")
+                if ns.shape != (T, int(meta["bins"])) or cs.shape != ns.shape:
+                    raise ValueError(f"{d}: spectra shapes {ns.shape}, {cs.shape} do not match {T} frames")
+                extra = (ns, cs)
+                self.interp = torch.from_numpy(np.load(os.path.join(d, "interp.npy")).astype(np.float32))
             if "frames" in meta and int(meta["frames"]) != T:
                 print(f"warning: {d}: meta frames={meta['frames']} but features.npy has {T}", flush=True)
             if T > 0:
-                self.parts.append((feats, targs, vad))
+                self.parts.append((feats, targs, vad) + extra)
         self.lengths = np.array([p[0].shape[0] for p in self.parts], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)])
         self.total = int(self.offsets[-1])
@@ -74,30 +86,31 @@ class Stream:
         self.n_bands = int(self.meta["n_bands"])
 
     def read(self, start: int, n: int):
-        """Frames [start, start+n) of the circular stream -> (features [n,F], targets [n,B], vad [n])."""
-        fs, ts, vs = [], [], []
+        """Frames [start, start+n) of the circular stream -> (features [n,F], targets [n,B], vad [n]
+        [, noisy spectra [n,K], clean spectra [n,K]])."""
+        pieces = None
         pos = start % self.total
         left = n
         while left > 0:
             i = int(np.searchsorted(self.offsets, pos, side="right") - 1)
             local = pos - int(self.offsets[i])
             take = min(left, int(self.lengths[i]) - local)
-            f, t, v = self.parts[i]
-            fs.append(f[local:local + take])
-            ts.append(t[local:local + take])
-            vs.append(v[local:local + take])
+            arrays = self.parts[i]
+            if pieces is None:
+                pieces = [[] for _ in arrays]
+            for acc, a in zip(pieces, arrays):
+                acc.append(a[local:local + take])
             left -= take
             pos = (pos + take) % self.total
-        if len(fs) == 1:
-            return np.array(fs[0]), np.array(ts[0]), np.array(vs[0])
-        return np.concatenate(fs), np.concatenate(ts), np.concatenate(vs)
+        return tuple(np.array(p[0]) if len(p) == 1 else np.concatenate(p) for p in pieces)
 
     def batch(self, starts, n: int):
+        """(features, targets, vad[..., None]) tensors [+ (noisy, clean) spectra as float32]."""
         rows = [self.read(int(s), n) for s in starts]
-        f = torch.from_numpy(np.stack([r[0] for r in rows]))
-        t = torch.from_numpy(np.stack([r[1] for r in rows]))
-        v = torch.from_numpy(np.stack([r[2] for r in rows]))[..., None]
-        return f, t, v
+        out = [torch.from_numpy(np.stack([r[j] for r in rows]).astype(np.float32, copy=False))
+               for j in range(len(rows[0]))]
+        out[2] = out[2][..., None]
+        return tuple(out)
 
     def feature_stats(self, max_frames: int, rng: np.random.Generator):
         """Mean/std of the features over a random subsample of frames (float64)."""
@@ -105,7 +118,7 @@ class Stream:
         idx = np.sort(rng.choice(self.total, size=n, replace=False)) if n < self.total else np.arange(self.total)
         s = np.zeros(self.n_features)
         s2 = np.zeros(self.n_features)
-        for i, (f, _, _) in enumerate(self.parts):
+        for i, (f, *_) in enumerate(self.parts):
             lo, hi = self.offsets[i], self.offsets[i + 1]
             sel = idx[(idx >= lo) & (idx < hi)] - lo
             if sel.size:
@@ -118,7 +131,23 @@ class Stream:
 
 
 # ----------------------------------------------------------------------------------------------- loss
-def loss_terms(gain_logits, vad_logits, targets, vad_targets, args):
+def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args):
+    """Loss on what the listener hears: band gains spread to bins exactly as the engine does
+    (`interp`, written by the dumper), applied to the compressed noisy magnitude (|Y|^0.3, so the
+    output is g^0.3 |Y|^0.3), against the compressed clean magnitude; bins where clean < 0 are
+    "don't care". Normalised by the clean spectrum's mean square, so its weight does not depend on
+    level. Returns (sum, count) like the other terms."""
+    gb = torch.matmul(g, interp.t()).clamp(0.0, 1.0)
+    out = gb.clamp_min(1e-8) ** 0.3 * noisy_c
+    mask = (clean_c >= 0).to(g.dtype)
+    d2 = (out - clean_c.clamp_min(0.0)) ** 2 * mask
+    d2 = d2 / ((clean_c.clamp_min(0.0) ** 2 * mask).sum() / mask.sum().clamp_min(1.0) + 1e-8)
+    if args.speech_weight > 0:
+        d2 = d2 * (1.0 + args.speech_weight * vad_targets.clamp(0.0, 1.0))
+    return d2.sum(), mask.sum()
+
+
+def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None, interp=None):
     """Masked sums -> dict of (sum, count) pairs. Frames/bands with target < 0 are ignored."""
     gmask = (targets >= 0).to(gain_logits.dtype)
     g = torch.sigmoid(gain_logits)
@@ -126,13 +155,19 @@ def loss_terms(gain_logits, vad_logits, targets, vad_targets, args):
     st = torch.sqrt(targets.clamp(0.0, 1.0))
     d = sg - st
     per = d * d + args.quartic * (d * d) ** 2 + args.over_suppress * torch.relu(-d) ** 2
+    if args.speech_weight > 0:
+        # Damage to speech frames costs more than residual noise in pauses (RNNoise 0.2 uses 1 + 5 x VAD).
+        per = per * (1.0 + args.speech_weight * vad_targets.clamp(0.0, 1.0))
     vmask = (vad_targets >= 0).to(vad_logits.dtype)
     bce = Fnn.binary_cross_entropy_with_logits(vad_logits, vad_targets.clamp(0.0, 1.0), reduction="none")
-    return {
+    terms = {
         "gain": ((per * gmask).sum(), gmask.sum()),
         "vad": ((bce * vmask).sum(), vmask.sum()),
         "mse": ((d * d * gmask).sum(), gmask.sum()),  # plain compressed-gain MSE, for reporting
     }
+    if spectra is not None:
+        terms["spec"] = spectrum_loss(g, spectra[0], spectra[1], vad_targets, interp, args)
+    return terms
 
 
 def combine(terms, args):
@@ -140,7 +175,11 @@ def combine(terms, args):
     vs, vc = terms["vad"]
     gl = gs / torch.clamp(gc, min=1.0)
     vl = vs / torch.clamp(vc, min=1.0)
-    return gl + args.vad_weight * vl, gl, vl
+    total = args.gain_weight * gl + args.vad_weight * vl
+    if "spec" in terms:
+        ss, sc = terms["spec"]
+        total = total + args.spec_weight * ss / torch.clamp(sc, min=1.0)
+    return total, gl, vl
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -175,7 +214,7 @@ def evaluate(model: QuellNet, stream: Stream, args) -> dict:
     acc = {k: [0.0, 0.0] for k in ("gain", "vad", "mse")}
     h = None
     for k in range(n_chunks):
-        f, t, v = (a.to(args.device) for a in stream.batch(starts + k * seq, seq))
+        f, t, v, *_ = (a.to(args.device) for a in stream.batch(starts + k * seq, seq))
         gl, vl, h = model.forward_logits(f, h)
         for name, (s, c) in loss_terms(gl, vl, t, v, args).items():
             acc[name][0] += float(s)
@@ -233,7 +272,13 @@ def main(argv: Optional[List[str]] = None):
     ap.add_argument("--quartic", type=float, default=4.0, help="weight of |d|^4, d = sqrt(g)-sqrt(t)")
     ap.add_argument("--over-suppress", type=float, default=0.5,
                     help="extra weight of d^2 where g < t (speech damage costs more than residual noise)")
+    ap.add_argument("--speech-weight", type=float, default=0.0,
+                    help="gain loss of a frame is weighted by 1 + this x its VAD target (0 = unweighted)")
     ap.add_argument("--vad-weight", type=float, default=0.05)
+    ap.add_argument("--gain-weight", type=float, default=1.0, help="weight of the band-gain loss")
+    ap.add_argument("--spec-weight", type=float, default=0.0,
+                    help="weight of the output-spectrum loss (needs dumps made with --spectra; 0 = off). "
+                         "Validation stays on the gain and VAD losses, comparable across runs")
     ap.add_argument("--reset-prob", type=float, default=0.01,
                     help="probability per lane and chunk of zeroing the carried hidden state")
     ap.add_argument("--stats-frames", type=int, default=200_000, help="frames subsampled for mean/std")
@@ -245,8 +290,14 @@ def main(argv: Optional[List[str]] = None):
                          "2-core box: with more, OpenMP spin-waits under contention and steps get ~10x slower")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--init", default="",
-                    help="checkpoint to fine-tune from: its weights and feature normalisation replace the fresh "
-                         "ones (same layer sizes required); the optimiser and lr schedule start anew")
+                    help="checkpoint (.pt) or model file (.safetensors, e.g. a shipped model) to fine-tune from: "
+                         "its weights and feature normalisation replace the fresh ones (same layer sizes "
+                         "required); the optimiser and lr schedule start anew")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue OUT/last.pt where it stopped: weights, optimiser, step, elapsed budget and "
+                         "best val loss (a later session picks the run up; the data order is reshuffled)")
+    ap.add_argument("--keep", action="store_true",
+                    help="also keep every validation's checkpoint as OUT/ckpt_STEP.pt (learning curves)")
     args = ap.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)
@@ -256,7 +307,8 @@ def main(argv: Optional[List[str]] = None):
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
-    train = Stream(args.data)
+    train = Stream(args.data, spectra=args.spec_weight > 0)
+    interp = train.interp.to(args.device) if args.spec_weight > 0 else None
     meta = train.meta
     val = Stream([args.val]) if args.val else None
     if val is not None:
@@ -278,12 +330,26 @@ def main(argv: Optional[List[str]] = None):
     mean, std = train.feature_stats(args.stats_frames, rng)
     model.set_normalisation(mean, std)
     if args.init:
-        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        if args.init.endswith(".safetensors"):
+            from quell_model import load_safetensors
+            src, _ = load_safetensors(args.init)
+            init = {"config": src.config(), "model": src.state_dict(), "step": "shipped"}
+        else:
+            init = torch.load(args.init, map_location="cpu", weights_only=False)
         if init["config"] != model.config():
             raise SystemExit(f"--init {args.init}: layer sizes {init['config']} differ from {model.config()}")
         model.load_state_dict(init["model"])
         mean, std = model.feature_mean.numpy(), model.feature_std.numpy()
         log(f"fine-tuning from {args.init} (its step {init.get('step')}, keeping its feature normalisation)")
+    resumed = None
+    if args.resume and os.path.exists(os.path.join(args.out, "last.pt")):
+        resumed = torch.load(os.path.join(args.out, "last.pt"), map_location="cpu", weights_only=False)
+        if resumed["config"] != model.config():
+            raise SystemExit(f"--resume: layer sizes {resumed['config']} differ from {model.config()}")
+        model.load_state_dict(resumed["model"])
+        mean, std = model.feature_mean.numpy(), model.feature_std.numpy()
+        log(f"resuming {args.out}/last.pt at step {resumed['step']} "
+            f"({resumed['elapsed_s'] / 60:.1f} min of the budget used)")
     model.to(args.device)
     log(f"model: {model.config()} params={count_parameters(model)}; "
         f"feature mean range [{mean.min():.3g}, {mean.max():.3g}], std range [{std.min():.3g}, {std.max():.3g}]")
@@ -294,6 +360,11 @@ def main(argv: Optional[List[str]] = None):
     next_val = t0 + args.val_minutes * 60.0
     step, epoch = 0, 0
     best = float("inf")
+    if resumed is not None:
+        opt.load_state_dict(resumed["optimizer"])
+        step, epoch = int(resumed["step"]), int(resumed["epoch"])
+        t0 -= float(resumed["elapsed_s"])  # the wall-clock budget and lr schedule carry on
+        best = float(resumed.get("best", resumed.get("val", {}).get("loss", float("inf"))))
     last_val = None
     run = {"loss": 0.0, "gain": 0.0, "vad": 0.0, "n": 0, "t": 0.0}
     step_seconds = 0.0  # time spent in training steps (data, forward, backward, update), no validation
@@ -301,7 +372,8 @@ def main(argv: Optional[List[str]] = None):
 
     def save(final: bool):
         nonlocal best, last_val, step_seconds
-        extra = {"step": step, "epoch": epoch, "elapsed_s": time.time() - t0, "step_seconds": step_seconds}
+        extra = {"step": step, "epoch": epoch, "elapsed_s": time.time() - t0, "step_seconds": step_seconds,
+                 "audio_hours": step * args.batch * args.seq * meta["hop"] / meta["sample_rate"] / 3600}
         if val is not None:
             r = evaluate(model, val, args)
             last_val = r
@@ -309,10 +381,14 @@ def main(argv: Optional[List[str]] = None):
                 f"vad {r['vad']:.4f} ({r['frames']} frames)")
             extra["val"] = r
         ck = checkpoint(model, opt, meta, args, extra)
+        ck["best"] = min(best, last_val["loss"]) if val is not None else best
         save_atomic(ck, os.path.join(args.out, "last.pt"))
         score = last_val["loss"] if val is not None else -step
+        if args.keep:
+            save_atomic(ck, os.path.join(args.out, f"ckpt_{step:06d}.pt"))
         if val is None or score < best:
             best = score
+            ck["best"] = best
             save_atomic(ck, os.path.join(args.out, "best.pt"))
             if val is not None:
                 log(f"new best val loss {score:.5f} -> best.pt")
@@ -333,7 +409,7 @@ def main(argv: Optional[List[str]] = None):
                 if frac >= 1.0:
                     done = True
                     break
-                f, t, v = (a.to(args.device) for a in train.batch(starts + k * args.seq, args.seq))
+                f, t, v, *spectra = (a.to(args.device) for a in train.batch(starts + k * args.seq, args.seq))
                 if h is not None and args.reset_prob > 0:
                     keep = torch.from_numpy((rng.random(args.batch) >= args.reset_prob).astype(np.float32))
                     keep = keep.to(args.device)
@@ -342,7 +418,8 @@ def main(argv: Optional[List[str]] = None):
                     g["lr"] = lr_at(step, frac, args)
                 gl, vl, h = model.forward_logits(f, h)
                 h = map_state(h, lambda x: x.detach())
-                loss, gloss, vloss = combine(loss_terms(gl, vl, t, v, args), args)
+                terms = loss_terms(gl, vl, t, v, args, spectra or None, interp)
+                loss, gloss, vloss = combine(terms, args)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)

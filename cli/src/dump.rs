@@ -9,7 +9,7 @@ use quell_core::dataset::mixer::{self, MixConfig, RATE};
 use quell_core::dataset::npy::NpyWriter;
 use quell_core::dataset::pool::Pool;
 use quell_core::dataset::rng::Rng;
-use quell_core::dsp::bands::{DEFAULT_BANDS, layout_edges};
+use quell_core::dsp::bands::{BandMap, DEFAULT_BANDS, layout_edges};
 use quell_core::dsp::features::{FEATURE_VERSION, SUPPORTED_VERSIONS, n_features};
 use quell_core::dsp::grid::FrameGrid;
 
@@ -43,6 +43,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
             "--features {feature_version}: this build computes versions {SUPPORTED_VERSIONS:?}"
         ));
     }
+    let spectra = args.switch("--spectra");
     let quiet = args.switch("--quiet");
     args.positionals()?;
 
@@ -61,6 +62,24 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let mut wf = NpyWriter::create(&out.join("features.npy"), Some(nf))?;
     let mut wt = NpyWriter::create(&out.join("targets.npy"), Some(nb))?;
     let mut wv = NpyWriter::create(&out.join("vad.npy"), None)?;
+    let grid = FrameGrid::for_rate(RATE).expect("design rate");
+    let bins = grid.bins();
+    // What the trainer's output-spectrum loss needs, from the engine's own analysis: compressed
+    // noisy and clean magnitudes (float16) and the engine's band-to-bin interpolation.
+    let mut spec_writers = if spectra {
+        let interp = BandMap::new(&edges, &grid).interpolation_matrix();
+        let mut wi = NpyWriter::create(&out.join("interp.npy"), Some(nb))?;
+        for row in interp.chunks_exact(nb) {
+            wi.write_row(row)?;
+        }
+        wi.finish()?;
+        Some((
+            NpyWriter::create_f16(&out.join("noisy_spec.npy"), Some(bins))?,
+            NpyWriter::create_f16(&out.join("clean_spec.npy"), Some(bins))?,
+        ))
+    } else {
+        None
+    };
 
     let target_frames = (hours * 3600.0 * 200.0) as usize;
     let mut written = 0usize;
@@ -77,13 +96,14 @@ pub fn run(mut args: Args) -> Result<(), String> {
                         let mut rng =
                             Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(batch_start + t));
                         let m = mixer::make(speech, noise, &cfg, &mut rng);
-                        frames::compute(
+                        frames::compute_with_spectra(
                             &m.noisy,
                             &m.target,
                             edges,
                             m.bandwidth_hz,
                             m.nyquist_hz,
                             feature_version,
+                            spectra,
                         )
                     })
                 })
@@ -99,6 +119,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
                 wf.write_row(&rows.features[t * nf..(t + 1) * nf])?;
                 wt.write_row(&rows.targets[t * nb..(t + 1) * nb])?;
                 wv.write_row(&rows.vad[t..t + 1])?;
+                if let Some((wn, wc)) = spec_writers.as_mut() {
+                    wn.write_row(&rows.noisy_spec[t * bins..(t + 1) * bins])?;
+                    wc.write_row(&rows.clean_spec[t * bins..(t + 1) * bins])?;
+                }
             }
             written += rows.frames;
         }
@@ -108,7 +132,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let frames = wf.finish()?;
     wt.finish()?;
     wv.finish()?;
-    let grid = FrameGrid::for_rate(RATE).expect("design rate");
+    if let Some((wn, wc)) = spec_writers {
+        wn.finish()?;
+        wc.finish()?;
+    }
     let meta = serde_json::json!({
         "n_features": nf,
         "n_bands": nb,
@@ -122,6 +149,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "speed_perturb": cfg.speed_prob,
         "seed": seed,
         "mixes": batch_start,
+        "spectra": spectra,
+        "spectrum_power": frames::SPECTRUM_POWER,
+        "bins": bins,
     });
     std::fs::write(
         out.join("meta.json"),

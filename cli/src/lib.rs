@@ -19,7 +19,7 @@ USAGE:
                 [--stereo-link] [--quiet]
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
-                [--features 1|2] [--speed-perturb P]
+                [--features 1|2] [--speed-perturb P] [--spectra]
   quell models            list the bundled models
 
 denoise: any WAV (rate, channels, 8/16/24/32-bit int or 32-bit float); output has the input's format
@@ -27,7 +27,9 @@ and is aligned with the input sample for sample. --strength is the maximum atten
 (0 = untouched, default 100), --mix the dry/wet ratio (default 1).
 dump-features: mixes speech and noise (augmented) and writes the features and targets the trainer
 reads (training/FORMATS.md). --features picks the feature version (default 2), --speed-perturb the
-share of speech clips played 0.88-1.15x as fast (default 0.5; 0 mixes exactly as builds before it).";
+share of speech clips played 0.88-1.15x as fast (default 0.5; 0 mixes exactly as builds before it).
+--spectra also writes the compressed noisy/clean spectra and the band-to-bin interpolation that the
+trainer's output-spectrum loss needs (training/FORMATS.md).";
 
 /// Entry point; returns the process exit code.
 pub fn main() -> i32 {

@@ -345,14 +345,17 @@ class QuellCLI(System):
 
     def __init__(self, binary: str, model: str, timeout: float = 600.0):
         self.binary = os.path.abspath(binary)
-        self.model = model
+        # "NAME@--opt=value@..." passes extra CLI options (e.g. standard@--strength=20)
+        parts = model.split("@")
+        self.model = parts[0]
+        self.extra = [a for o in parts[1:] for a in o.split("=", 1)]
         self.name = f"quell:{model}"
         self.timeout = timeout
         self.notes = []
         self.env = dict(os.environ)
 
     def process_file(self, noisy_path, out_path, n):
-        cmd = [self.binary, "denoise", noisy_path, "-o", out_path, "--model", self.model]
+        cmd = [self.binary, "denoise", noisy_path, "-o", out_path, "--model", self.model, *self.extra]
         t0 = time.perf_counter()
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
                            timeout=self.timeout)
@@ -407,7 +410,7 @@ def _score_job(job):
     est16 = resample_poly(est, 1, 3)
     res = {"system": job["system"], "id": job["id"]}
     if np.sqrt(np.mean(est16 ** 2)) < 1e-5:  # below -100 dBFS: nothing to score
-        return dict(res, pesq_wb=None, stoi=None, si_sdr=None, pesq_error="silent output")
+        return dict(res, pesq_wb=None, stoi=None, estoi=None, si_sdr=None, pesq_error="silent output")
     try:
         res["pesq_wb"] = float(pesq(SR_SCORE, ref16, est16, "wb"))
     except Exception as e:  # noqa: BLE001 - pesq raises several exception types
@@ -416,6 +419,7 @@ def _score_job(job):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res["stoi"] = float(stoi(ref16, est16, SR_SCORE, extended=False))
+        res["estoi"] = float(stoi(ref16, est16, SR_SCORE, extended=True))
     res["si_sdr"] = si_sdr(ref16, est16)
     return res
 
@@ -449,18 +453,19 @@ def build_report(meta, systems_info, clips, results, snrs):
     L.append(f"- dev set: `{meta['devset']}` ({len(clips)} clips, {meta['audio_seconds']:.1f} s, "
              f"SNRs {', '.join(f'{s:+d}' for s in snrs)} dB)")
     L.append(f"- scoring: outputs aligned to clean at 48 kHz, resampled to 16 kHz; PESQ-WB "
-             f"(P.862.2), STOI (classic), SI-SDR (dB)")
+             f"(P.862.2), STOI (classic), ESTOI (extended STOI), SI-SDR (dB)")
     L.append(f"- date: {meta['date']}, host: {meta['host']}")
     L.append("")
     L.append("## Overall\n")
-    L.append("| System | PESQ-WB | STOI | SI-SDR (dB) | RTF | aligned clips | notes |")
-    L.append("|---|---:|---:|---:|---:|---:|---|")
+    L.append("| System | PESQ-WB | STOI | ESTOI | SI-SDR (dB) | RTF | aligned clips | notes |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---|")
     for s in systems_info:
         if s["name"] not in by:
             continue
         rs = by[s["name"]]
         p, pn = _mean([r["pesq_wb"] for r in rs])
         st, sn = _mean([r["stoi"] for r in rs])
+        et, en = _mean([r.get("estoi") for r in rs])
         d, dn = _mean([r["si_sdr"] for r in rs])
         rtf = "—" if s["rtf"] is None else f"{s['rtf']:.4f}"
         al = f"{s['aligned']}/{s['n_clips']}"
@@ -468,13 +473,13 @@ def build_report(meta, systems_info, clips, results, snrs):
         if pn < len(rs):
             notes.append(f"PESQ failed on {len(rs) - pn} clip(s)")
         ptxt = "—" if pn == 0 else (f"{p:.3f}" if pn == len(rs) else f"{p:.3f} (n={pn})")
-        L.append(f"| {s['name']} | {ptxt} | {_num(st, sn, '.4f')} | {_num(d, dn, '.2f')} | {rtf} | {al} | {'; '.join(notes)} |")
+        L.append(f"| {s['name']} | {ptxt} | {_num(st, sn, '.4f')} | {_num(et, en, '.4f')} | {_num(d, dn, '.2f')} | {rtf} | {al} | {'; '.join(notes)} |")
     for s in systems_info:
         if s["name"] not in by and s.get("skipped"):
-            L.append(f"| {s['name']} | — | — | — | — | — | skipped: {_cell(s['skipped'])} |")
+            L.append(f"| {s['name']} | — | — | — | — | — | — | skipped: {_cell(s['skipped'])} |")
     L.append("")
     for key, title, fmt in (("pesq_wb", "PESQ-WB", "{:.3f}"), ("stoi", "STOI", "{:.4f}"),
-                            ("si_sdr", "SI-SDR (dB)", "{:.2f}")):
+                            ("estoi", "ESTOI", "{:.4f}"), ("si_sdr", "SI-SDR (dB)", "{:.2f}")):
         L.append(f"## {title} by input SNR\n")
         L.append("| System | " + " | ".join(f"{s:+d} dB" for s in snrs) + " | overall |")
         L.append("|---|" + "---:|" * (len(snrs) + 1))
@@ -482,9 +487,9 @@ def build_report(meta, systems_info, clips, results, snrs):
             rs = by[nm]
             cells = []
             for snr in snrs:
-                m, k = _mean([r[key] for r in rs if snr_of[r["id"]] == snr])
+                m, k = _mean([r.get(key) for r in rs if snr_of[r["id"]] == snr])
                 cells.append("—" if k == 0 else fmt.format(m))
-            m, k = _mean([r[key] for r in rs])
+            m, k = _mean([r.get(key) for r in rs])
             cells.append("—" if k == 0 else fmt.format(m))
             L.append(f"| {nm} | " + " | ".join(cells) + " |")
         L.append("")

@@ -10,11 +10,20 @@ use crate::dsp::stft::Analysis;
 /// Clean and noisy band energies below this are "silence" (as is the noisy floor of the features).
 const SILENCE: f32 = 1e-9;
 
+/// Exponent of the compressed magnitudes written for the trainer's output-spectrum loss.
+pub const SPECTRUM_POWER: f32 = 0.3;
+
 pub struct FrameRows {
     pub features: Vec<f32>,
     pub targets: Vec<f32>,
     pub vad: Vec<f32>,
     pub frames: usize,
+    /// With spectra requested: per frame and bin, the noisy and the clean (target) STFT magnitude of
+    /// the engine's own analysis raised to [`SPECTRUM_POWER`]; clean is -1 where the target is
+    /// "don't care" (above the simulated Nyquist, or above the speech's bandwidth while it may speak).
+    /// Empty otherwise.
+    pub noisy_spec: Vec<f32>,
+    pub clean_spec: Vec<f32>,
 }
 
 /// `bandwidth_hz`: clean speech content stops there; bands above it are "don't care".
@@ -27,6 +36,27 @@ pub fn compute(
     bandwidth_hz: f32,
     nyquist_hz: f32,
     feature_version: u32,
+) -> FrameRows {
+    compute_with_spectra(
+        noisy,
+        clean,
+        edges,
+        bandwidth_hz,
+        nyquist_hz,
+        feature_version,
+        false,
+    )
+}
+
+/// [`compute`], optionally with the compressed noisy and clean spectra (`FrameRows::noisy_spec`).
+pub fn compute_with_spectra(
+    noisy: &[f32],
+    clean: &[f32],
+    edges: &[f32],
+    bandwidth_hz: f32,
+    nyquist_hz: f32,
+    feature_version: u32,
+    spectra: bool,
 ) -> FrameRows {
     let grid = FrameGrid::for_rate(48_000.0).expect("design rate");
     let bands = BandMap::new(edges, &grid);
@@ -53,7 +83,10 @@ pub fn compute(
         targets: Vec::with_capacity(frames * nb),
         vad: Vec::with_capacity(frames),
         frames,
+        noisy_spec: Vec::with_capacity(if spectra { frames * bins } else { 0 }),
+        clean_spec: Vec::with_capacity(if spectra { frames * bins } else { 0 }),
     };
+    let compress = |p: f32| p.max(0.0).powf(0.5 * SPECTRUM_POWER);
     // Band energies first: targets depend on the clip's loudest frame.
     let mut all_en = Vec::with_capacity(frames * nb);
     let mut all_ec = Vec::with_capacity(frames * nb);
@@ -77,7 +110,12 @@ pub fn compute(
         all_en.extend_from_slice(&en);
         all_ec.extend_from_slice(&ec);
         clean_frame_energy.push(pc.iter().sum::<f32>());
+        if spectra {
+            out.noisy_spec.extend(pn.iter().map(|&p| compress(p)));
+            out.clean_spec.extend(pc.iter().map(|&p| compress(p)));
+        }
     }
+    let speech_bin = (bandwidth_hz / grid.bin_hz()).ceil() as usize;
     let max = clean_frame_energy.iter().cloned().fold(0.0f32, f32::max);
     for (t, &e) in clean_frame_energy.iter().enumerate() {
         let vad = if max < SILENCE {
@@ -90,6 +128,11 @@ pub fn compute(
             -1.0
         };
         out.vad.push(vad);
+        if spectra {
+            // The same "don't care" rule as the band targets below, per bin.
+            let from = if vad != 0.0 { speech_bin.min(cut_bin) } else { cut_bin };
+            out.clean_spec[t * bins + from..(t + 1) * bins].fill(-1.0);
+        }
         for b in 0..nb {
             let (ec, en) = (all_ec[t * nb + b], all_en[t * nb + b]);
             // Above the input's Nyquist nothing is heard: don't care. Above the speech's own

@@ -141,6 +141,18 @@ impl BandMap {
         }
     }
 
+    /// [`BandMap::interpolate`] as a dense row-major `bins x bands` matrix, so a trainer's loss on
+    /// the output spectrum spreads band gains exactly as the engine does.
+    pub fn interpolation_matrix(&self) -> Vec<f32> {
+        let nb = self.n_bands();
+        let mut m = vec![0.0; self.interp.len() * nb];
+        for (k, &(a, b, w)) in self.interp.iter().enumerate() {
+            m[k * nb + a] += 1.0 - w;
+            m[k * nb + b] += w;
+        }
+        m
+    }
+
     /// Spread band gains to per-bin gains.
     pub fn interpolate(&self, band_gains: &[f32], bin_gains: &mut [f32]) {
         for (g, &(a, b, w)) in bin_gains.iter_mut().zip(&self.interp) {
@@ -152,6 +164,21 @@ impl BandMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interpolation_matrix_spreads_gains_like_interpolate() {
+        let grid = FrameGrid::for_rate(48_000.0).unwrap();
+        let map = BandMap::new(&erb_band_edges(DEFAULT_BANDS), &grid);
+        let nb = map.n_bands();
+        let gains: Vec<f32> = (0..nb).map(|b| ((b * 7 % 11) as f32 / 10.0).sqrt()).collect();
+        let mut want = vec![0.0; grid.bins()];
+        map.interpolate(&gains, &mut want);
+        let m = map.interpolation_matrix();
+        for (k, w) in want.iter().enumerate() {
+            let got: f32 = (0..nb).map(|b| m[k * nb + b] * gains[b]).sum();
+            assert!((got - w).abs() < 1e-6, "bin {k}: {got} vs {w}");
+        }
+    }
 
     #[test]
     fn edges_are_increasing_and_cover_the_spectrum() {
