@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::Args;
+use super::teacher;
 use super::progress::Progress;
 use quell_core::dataset::frames::{self, FrameRows};
 use quell_core::dataset::mixer::{self, MixConfig, RATE};
@@ -44,6 +45,16 @@ pub fn run(mut args: Args) -> Result<(), String> {
         ));
     }
     let spectra = args.switch("--spectra");
+    // Teacher labelling, in two passes over the same seeded mixes: `--mixes-out DIR` writes every
+    // noisy mixture as DIR/NNNNNNNN.wav for the teacher (training/teacher/label.py), and
+    // `--teacher DIR` reads its delay-compensated output NNNNNNNN.teacher.wav back and turns it into
+    // band-gain targets here, with the engine's own filterbank.
+    let mixes_out = args.value("--mixes-out", None)?.map(PathBuf::from);
+    let teacher = args.value("--teacher", None)?.map(PathBuf::from);
+    let teacher_mix: f32 = args.parsed("--teacher-mix", 1.0)?;
+    if !(0.0..=1.0).contains(&teacher_mix) {
+        return Err("--teacher-mix must be between 0 (oracle targets) and 1 (teacher targets)".into());
+    }
     let quiet = args.switch("--quiet");
     args.positionals()?;
 
@@ -57,6 +68,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
         noise.seconds(RATE) / 60.0
     );
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create '{}': {e}", out.display()))?;
+    if let Some(dir) = &mixes_out {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create '{}': {e}", dir.display()))?;
+    }
     let nb = edges.len() - 1;
     let nf = n_features(feature_version, nb);
     let mut wf = NpyWriter::create(&out.join("features.npy"), Some(nf))?;
@@ -88,15 +103,19 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let threads = threads.max(1);
     while written < target_frames {
         // Each mix is seeded by its index, so output is the same for any thread count.
-        let batch: Vec<FrameRows> = std::thread::scope(|s| {
+        let batch: Vec<Result<FrameRows, String>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads as u64)
                 .map(|t| {
                     let (speech, noise, edges) = (&speech, &noise, &edges);
+                    let (mixes_out, teacher) = (&mixes_out, &teacher);
                     s.spawn(move || {
-                        let mut rng =
-                            Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(batch_start + t));
+                        let index = batch_start + t;
+                        let mut rng = Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(index));
                         let m = mixer::make(speech, noise, &cfg, &mut rng);
-                        frames::compute_with_spectra(
+                        if let Some(dir) = mixes_out {
+                            teacher::write_mix(dir, index, &m.noisy, &m.target)?;
+                        }
+                        let mut rows = frames::compute_with_spectra(
                             &m.noisy,
                             &m.target,
                             edges,
@@ -104,7 +123,20 @@ pub fn run(mut args: Args) -> Result<(), String> {
                             m.nyquist_hz,
                             feature_version,
                             spectra,
-                        )
+                        );
+                        if let Some(dir) = teacher {
+                            let out = teacher::read_output(dir, index, m.noisy.len())?;
+                            let taught = frames::compute(
+                                &m.noisy,
+                                &out,
+                                edges,
+                                m.bandwidth_hz,
+                                m.nyquist_hz,
+                                feature_version,
+                            );
+                            teacher::blend_targets(&mut rows.targets, &taught.targets, teacher_mix);
+                        }
+                        Ok(rows)
                     })
                 })
                 .collect();
@@ -115,6 +147,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         });
         batch_start += threads as u64;
         for rows in batch {
+            let rows = rows?;
             for t in 0..rows.frames {
                 wf.write_row(&rows.features[t * nf..(t + 1) * nf])?;
                 wt.write_row(&rows.targets[t * nb..(t + 1) * nb])?;
@@ -150,6 +183,8 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "seed": seed,
         "mixes": batch_start,
         "spectra": spectra,
+        "teacher": teacher.as_ref().map(|d| d.display().to_string()),
+        "teacher_mix": teacher.as_ref().map(|_| teacher_mix),
         "spectrum_power": frames::SPECTRUM_POWER,
         "bins": bins,
     });

@@ -4,6 +4,7 @@ mod args;
 mod denoise;
 mod dump;
 mod progress;
+mod teacher;
 
 pub use args::Args;
 pub use denoise::MAX_CHANNELS;
@@ -20,6 +21,7 @@ USAGE:
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
                 [--features 1|2] [--speed-perturb P] [--spectra]
+                [--mixes-out DIR | --teacher DIR [--teacher-mix W]]
   quell models            list the bundled models
 
 denoise: any WAV (rate, channels, 8/16/24/32-bit int or 32-bit float); output has the input's format
@@ -29,7 +31,9 @@ dump-features: mixes speech and noise (augmented) and writes the features and ta
 reads (training/FORMATS.md). --features picks the feature version (default 2), --speed-perturb the
 share of speech clips played 0.88-1.15x as fast (default 0.5; 0 mixes exactly as builds before it).
 --spectra also writes the compressed noisy/clean spectra and the band-to-bin interpolation that the
-trainer's output-spectrum loss needs (training/FORMATS.md).";
+trainer's output-spectrum loss needs (training/FORMATS.md). --mixes-out writes every noisy mixture
+for a training-time teacher; --teacher reads the teacher's outputs for the same mixes (same --seed and
+--hours) back and blends them into the band targets (--teacher-mix: 1 = teacher, 0 = oracle).";
 
 /// Entry point; returns the process exit code.
 pub fn main() -> i32 {
