@@ -4,10 +4,10 @@
   make SPEECH.wav OUT.wav          noise alone, then the speech in noise, then noise alone (48 kHz)
   impulse OUT.wav                  one click at sample 1000 (48 kHz)
   click IN.wav OUT.wav LATENCY     the click came out exactly LATENCY samples late
-  denoise IN.wav OUT.wav MIN_DB [LAG]
-                                   noise alone is at least MIN_DB quieter in OUT and the speech keeps
-                                   its level; with LAG, OUT must be aligned to IN at exactly LAG
-                                   samples, else OUT is a recording that starts with silence
+  denoise IN.wav OUT.wav MIN_DB [max=DB] [lag=N]
+                                   noise alone is at least MIN_DB (at most max) quieter in OUT and
+                                   the speech keeps its level; with lag, OUT must be aligned to IN at
+                                   exactly N samples, else OUT is a recording that starts with silence
 """
 
 import math
@@ -115,7 +115,7 @@ def correlation(x, y, lag, lo, hi):
     return sum(map(lambda p, q: p * q, a[:n], b[:n])) / (rms(a[:n]) * rms(b[:n]) * n)
 
 
-def denoise(in_path, out_path, min_db, lag=None):
+def denoise(in_path, out_path, min_db, max_db=None, lag=None):
     x, rate = read(in_path)
     y, rate_y = read(out_path)
     if rate != rate_y:
@@ -151,6 +151,8 @@ def denoise(in_path, out_path, min_db, lag=None):
     )
     if noise_red < min_db:
         sys.exit(f"FAIL: noise alone reduced by {noise_red:.1f} dB, need {min_db}")
+    if max_db is not None and noise_red > max_db:
+        sys.exit(f"FAIL: noise alone reduced by {noise_red:.1f} dB, expected at most {max_db}")
     if speech_change < -12:
         sys.exit(f"FAIL: the speech segment lost {-speech_change:.1f} dB")
 
@@ -164,7 +166,10 @@ def main():
     elif cmd == "click":
         click(args[0], args[1], int(float(args[2])))
     elif cmd == "denoise":
-        denoise(args[0], args[1], float(args[2]), int(args[3]) if len(args) > 3 else None)
+        opts = dict(a.split("=", 1) for a in args[3:])
+        max_db = float(opts["max"]) if "max" in opts else None
+        lag = int(opts["lag"]) if "lag" in opts else None
+        denoise(args[0], args[1], float(args[2]), max_db, lag)
     else:
         sys.exit(__doc__)
 
