@@ -538,3 +538,71 @@ fn odd_rates_instantiate_or_fail_cleanly() {
         assert!(all_finite(&out), "{rate} Hz");
     }
 }
+
+/// With Stereo link on, one mask serves both channels, so the level ratio of two similar channels
+/// survives; off, each channel gets its own mask and the ratio moves.
+#[test]
+fn stereo_link_port_shares_one_mask() {
+    let lib = load();
+    let d = lib.descriptors[1];
+    let rate = 48_000;
+    let left = noise(rate, 6, 0.2);
+    let right: Vec<f32> = left.iter().map(|v| v * 0.5).collect();
+    // Different spectra, so separate masks differ.
+    let right: Vec<f32> = right
+        .iter()
+        .zip(noise(rate, 7, 0.02))
+        .map(|(a, b)| a + b)
+        .collect();
+    let ratio_error = |link: f32| {
+        let mut i = Instance::new(d, rate, false);
+        i.set("Stereo link", link);
+        let out = i.process(&[left.clone(), right.clone()], ODD_BLOCKS);
+        assert!(all_finite(&out));
+        let (l, r) = (rms(&out[0][rate / 2..]), rms(&out[1][rate / 2..]));
+        let (li, ri) = (rms(&left[rate / 2..]), rms(&right[rate / 2..]));
+        db((r / l) / (ri / li)).abs()
+    };
+    let linked = ratio_error(1.0);
+    let separate = ratio_error(0.0);
+    eprintln!("level ratio change: linked {linked:.2} dB, separate {separate:.2} dB");
+    assert!(
+        linked < 0.5,
+        "linked: channels' level ratio moved {linked:.2} dB"
+    );
+    assert!(
+        separate > linked + 0.5,
+        "the link port changes little: {separate:.2} dB"
+    );
+}
+
+/// A host that gives both stereo outputs one buffer gets finite audio, not a crash.
+#[test]
+fn stereo_outputs_sharing_one_buffer_are_survived() {
+    let lib = load();
+    let d = lib.descriptors[1];
+    let h = unsafe { d.instantiate.unwrap()(d, 48_000) };
+    assert!(!h.is_null());
+    let mut controls = vec![0.0f32; d.port_count as usize];
+    let l = noise(4096, 8, 0.2);
+    let r = noise(4096, 9, 0.2);
+    let mut shared = vec![0.0f32; 4096];
+    for (k, p) in ports(d).iter().enumerate() {
+        let ptr: *mut f32 = match (p.kind, p.name.as_str()) {
+            (k2, "Input L") if k2 == PORT_INPUT | PORT_AUDIO => l.as_ptr().cast_mut(),
+            (k2, _) if k2 == PORT_INPUT | PORT_AUDIO => r.as_ptr().cast_mut(),
+            (k2, _) if k2 == PORT_OUTPUT | PORT_AUDIO => shared.as_mut_ptr(),
+            _ => &mut controls[k],
+        };
+        unsafe { d.connect_port.unwrap()(h, k as c_ulong, ptr) };
+    }
+    unsafe {
+        d.activate.unwrap()(h);
+        for _ in 0..4 {
+            d.run.unwrap()(h, 4096);
+        }
+        d.deactivate.unwrap()(h);
+        d.cleanup.unwrap()(h);
+    }
+    assert!(shared.iter().all(|v| v.is_finite()));
+}
