@@ -2,12 +2,14 @@
 """Test signals and checks for scripts/ladspa_hosts.sh (standard library only, 16-bit mono WAV).
 
   make SPEECH.wav OUT.wav          noise alone, then the speech in noise, then noise alone (48 kHz)
+  stereo IN.wav OUT.wav            the same mono signal on two channels
   impulse OUT.wav                  one click at sample 1000 (48 kHz)
   click IN.wav OUT.wav LATENCY     the click came out exactly LATENCY samples late
   denoise IN.wav OUT.wav MIN_DB [max=DB] [lag=N]
                                    noise alone is at least MIN_DB (at most max) quieter in OUT and
                                    the speech keeps its level; with lag, OUT must be aligned to IN at
-                                   exactly N samples, else OUT is a recording that starts with silence
+                                   exactly N samples, else OUT is a recording that starts with silence;
+                                   every channel of OUT is checked against IN
 """
 
 import math
@@ -22,18 +24,25 @@ TAIL_S = 1.5  # and after
 SNR_DB = 5.0
 
 
-def read(path):
+def read_channels(path):
     with wave.open(path, "rb") as w:
         if w.getsampwidth() != 2:
             sys.exit(f"{path}: expected 16-bit PCM")
         ch, rate, n = w.getnchannels(), w.getframerate(), w.getnframes()
         data = struct.unpack(f"<{n * ch}h", w.readframes(n))
-    return [v / 32768.0 for v in data[::ch]], rate
+    return [[v / 32768.0 for v in data[c::ch]] for c in range(ch)], rate
 
 
-def write(path, x, rate=RATE):
+def read(path):
+    """The first channel."""
+    chans, rate = read_channels(path)
+    return chans[0], rate
+
+
+def write(path, x, rate=RATE, channels=1):
+    """`x` is mono, or interleaved when `channels` > 1."""
     with wave.open(path, "wb") as w:
-        w.setnchannels(1)
+        w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(struct.pack(f"<{len(x)}h", *(max(-32767, min(32767, round(v * 32767))) for v in x)))
@@ -82,6 +91,11 @@ def make(speech_path, out_path):
     print(f"{out_path}: {len(x) / RATE:.1f} s, speech from {LEAD_S} s, SNR {SNR_DB} dB")
 
 
+def stereo(in_path, out_path):
+    x, rate = read(in_path)
+    write(out_path, [v for v in x for _ in (0, 1)], rate, channels=2)
+
+
 def impulse(out_path):
     x = [0.0] * RATE
     x[1000] = 0.5
@@ -93,9 +107,9 @@ def click(in_path, out_path, latency):
     y, _ = read(out_path)
     at_in = max(range(len(x)), key=lambda i: abs(x[i]))
     at_out = max(range(len(y)), key=lambda i: abs(y[i]))
-    print(f"click: in at {at_in}, out at {at_out}: delay {at_out - at_in} (latency port {latency})")
+    print(f"click: in at {at_in}, out at {at_out}: delay {at_out - at_in} (expected {latency})")
     if at_out - at_in != latency:
-        sys.exit(f"FAIL: output delayed by {at_out - at_in} samples, the latency port says {latency}")
+        sys.exit(f"FAIL: output delayed by {at_out - at_in} samples, expected the latency, {latency}")
 
 
 def first_sound(y):
@@ -116,8 +130,15 @@ def correlation(x, y, lag, lo, hi):
 
 
 def denoise(in_path, out_path, min_db, max_db=None, lag=None):
+    chans, rate_y = read_channels(out_path)
+    for c, y in enumerate(chans):
+        if len(chans) > 1:
+            print(f"channel {c}:")
+        denoise_channel(in_path, y, rate_y, min_db, max_db, lag)
+
+
+def denoise_channel(in_path, y, rate_y, min_db, max_db, lag):
     x, rate = read(in_path)
-    y, rate_y = read(out_path)
     if rate != rate_y:
         sys.exit(f"FAIL: rates differ ({rate} vs {rate_y})")
     lead, tail = int(LEAD_S * rate), int(TAIL_S * rate)
@@ -161,6 +182,8 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "make":
         make(*args)
+    elif cmd == "stereo":
+        stereo(*args)
     elif cmd == "impulse":
         impulse(*args)
     elif cmd == "click":

@@ -164,7 +164,8 @@ impl Instance {
         // Process in the output buffers. Hosts may pass the same buffer as input and output
         // (in place): then there is nothing to copy, and no input slice is ever formed, so input
         // and output never alias as Rust references. Not handled: a stereo host crossing buffers
-        // (input R = output L); copying L first would overwrite R's input. No host does that.
+        // (input R = output L); copying L first would overwrite R's input. No
+        // host is known to do that.
         for (&i, &o) in ins.iter().zip(outs) {
             if !ptr::eq(i, o) {
                 // SAFETY: both hold `n` samples; `copy` tolerates overlap.
