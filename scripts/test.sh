@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test that needs no locally built validator: unit, engine, CLI, model files, parity, the
 # allocation check, the real-host tests (our clap-sys harness on Quell.clap, pedalboard on
-# Quell.vst3) and the editor driven with xdotool in the standalone. Debug builds with `assert_process_allocs`, so any allocation in process() aborts.
+# Quell.vst3), the LADSPA plugin in applyplugin and PipeWire, and the editor driven with xdotool in
+# the standalone. Debug builds with `assert_process_allocs`, so any allocation in process() aborts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install --quiet -r tests/host/requirements.txt
 "$VENV/bin/python" -m pytest -q tests/host
+
+echo "== LADSPA plugin in real hosts (applyplugin, PipeWire filter-chain)"
+bash scripts/ladspa_hosts.sh
 
 echo "== editor (standalone under Xvfb, driven by xdotool)"
 bash scripts/editor_check.sh target/editor-check
