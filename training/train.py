@@ -8,6 +8,11 @@ a small probability per lane and chunk, `--reset-prob`, so the model also learns
 
 Training stops after `--minutes` of wall-clock time (or after `--steps` optimiser steps, if given: a
 budget that does not depend on the machine's load) and writes OUT/last.pt (+ OUT/best.pt).
+
+Data-parallel: under `torchrun --nproc_per_node N training/train.py ...` each process trains its own
+`--batch` lanes (its own random offsets) and gradients are averaged (DDP: gloo on CPU, NCCL on GPUs), so
+the same recipe scales from this 2-core machine to a GPU cluster. Rank 0 alone validates, logs and saves,
+and decides when the budget is spent; the others follow its word every step.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import List, Optional
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as Fnn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -226,6 +232,32 @@ def evaluate(model: QuellNet, stream: Stream, args) -> dict:
             "mse": acc["mse"][0] / max(acc["mse"][1], 1.0), "frames": lanes * n_chunks * seq}
 
 
+class LogitsOf(torch.nn.Module):
+    """`forward` = the model's `forward_logits`, so DistributedDataParallel (which hooks `forward`)
+    synchronises the gradients of what training calls."""
+
+    def __init__(self, model: QuellNet):
+        super().__init__()
+        self.model = model
+
+    def forward(self, features, h=None):
+        return self.model.forward_logits(features, h)
+
+
+def distributed_setup(args):
+    """(rank, world size); initialises the process group when run under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    backend = "nccl" if args.device.startswith("cuda") else "gloo"
+    dist.init_process_group(backend=backend)
+    rank = dist.get_rank()
+    if args.device.startswith("cuda"):
+        args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
+        torch.cuda.set_device(args.device)
+    return rank, world
+
+
 def checkpoint(model, opt, meta, args, extra: dict) -> dict:
     return {
         "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
@@ -300,11 +332,14 @@ def main(argv: Optional[List[str]] = None):
                     help="also keep every validation's checkpoint as OUT/ckpt_STEP.pt (learning curves)")
     args = ap.parse_args(argv)
 
+    rank, world = distributed_setup(args)
     os.makedirs(args.out, exist_ok=True)
-    log = Logger(os.path.join(args.out, "log.txt"))
+    log = Logger(os.path.join(args.out, "log.txt")) if rank == 0 else (lambda msg: None)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    # Feature statistics draw from the shared seed (identical on every rank); lane offsets and resets
+    # from a per-rank stream, so ranks read different data.
     rng = np.random.default_rng(args.seed)
 
     train = Stream(args.data, spectra=args.spec_weight > 0)
@@ -328,6 +363,8 @@ def main(argv: Optional[List[str]] = None):
     model = QuellNet(train.n_features, train.n_bands, args.dense, args.hidden, args.layers, dropout=args.dropout,
                      cell=args.cell)
     mean, std = train.feature_stats(args.stats_frames, rng)
+    if rank > 0:
+        rng = np.random.default_rng([args.seed, rank])
     model.set_normalisation(mean, std)
     if args.init:
         if args.init.endswith(".safetensors"):
@@ -354,6 +391,11 @@ def main(argv: Optional[List[str]] = None):
     log(f"model: {model.config()} params={count_parameters(model)}; "
         f"feature mean range [{mean.min():.3g}, {mean.max():.3g}], std range [{std.min():.3g}, {std.max():.3g}]")
 
+    if world > 1:
+        log(f"data-parallel: {world} processes x {args.batch} lanes ({dist.get_backend()})")
+        net = torch.nn.parallel.DistributedDataParallel(LogitsOf(model))
+    else:
+        net = LogitsOf(model)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     budget = args.minutes * 60.0
     t0 = time.time()
@@ -372,8 +414,10 @@ def main(argv: Optional[List[str]] = None):
 
     def save(final: bool):
         nonlocal best, last_val, step_seconds
+        if rank > 0:
+            return
         extra = {"step": step, "epoch": epoch, "elapsed_s": time.time() - t0, "step_seconds": step_seconds,
-                 "audio_hours": step * args.batch * args.seq * meta["hop"] / meta["sample_rate"] / 3600}
+                 "audio_hours": step * world * args.batch * args.seq * meta["hop"] / meta["sample_rate"] / 3600}
         if val is not None:
             r = evaluate(model, val, args)
             last_val = r
@@ -406,6 +450,11 @@ def main(argv: Optional[List[str]] = None):
             for k in range(n_chunks):
                 now = time.time()
                 frac = step / args.steps if args.steps > 0 else (now - t0) / budget
+                want_val = now >= next_val
+                if world > 1:  # rank 0's clock rules: every rank stops and validates at the same step
+                    word = torch.tensor([frac, float(want_val)], dtype=torch.float64)
+                    dist.broadcast(word, 0)
+                    frac, want_val = float(word[0]), bool(word[1])
                 if frac >= 1.0:
                     done = True
                     break
@@ -416,7 +465,7 @@ def main(argv: Optional[List[str]] = None):
                     h = map_state(h, lambda x: x * keep[None, :, None])
                 for g in opt.param_groups:
                     g["lr"] = lr_at(step, frac, args)
-                gl, vl, h = model.forward_logits(f, h)
+                gl, vl, h = net(f, h)
                 h = map_state(h, lambda x: x.detach())
                 terms = loss_terms(gl, vl, t, v, args, spectra or None, interp)
                 loss, gloss, vloss = combine(terms, args)
@@ -437,12 +486,17 @@ def main(argv: Optional[List[str]] = None):
                         f"vad {run['vad'] / n:.4f} gnorm {float(gnorm):.3f} lr {opt.param_groups[0]['lr']:.2e} "
                         f"{run['t'] / n:.3f} s/step elapsed {(time.time() - t0) / 60:.1f} min")
                     run = {"loss": 0.0, "gain": 0.0, "vad": 0.0, "n": 0, "t": 0.0}
-                if time.time() >= next_val:
+                if want_val:
                     save(final=False)
                     next_val = time.time() + args.val_minutes * 60.0
+                    if world > 1:
+                        dist.barrier()
     except KeyboardInterrupt:
         log("interrupted: saving")
     save(final=True)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
