@@ -31,10 +31,44 @@ pub fn read_with(
     path: &Path,
     check: impl FnOnce(&WavSpec) -> Result<(), String>,
 ) -> Result<Audio, String> {
+    let mut stream = open_with(path, check)?;
+    let spec = stream.spec();
+    let n_ch = spec.channels as usize;
+    let frames = stream.frames_declared() as usize;
+    let mut channels = vec![Vec::with_capacity(frames); n_ch];
+    let mut block = vec![vec![0.0f32; 4096]; n_ch];
+    loop {
+        let n = stream.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        for (c, b) in channels.iter_mut().zip(&block) {
+            c.extend_from_slice(&b[..n]);
+        }
+    }
+    Ok(Audio {
+        sample_rate: spec.sample_rate,
+        channels,
+        spec,
+    })
+}
+
+/// A WAV file read a block at a time: memory stays constant whatever its length.
+pub struct WavStream {
+    reader: WavReader<std::io::BufReader<File>>,
+    path: PathBuf,
+    spec: WavSpec,
+    /// Interleaved integer samples of one block, reused.
+    ints: Vec<i32>,
+}
+
+/// Opens `path` and checks its header like `read_with`; no sample is read yet.
+pub fn open_with(
+    path: &Path,
+    check: impl FnOnce(&WavSpec) -> Result<(), String>,
+) -> Result<WavStream, String> {
     let fail = |why: String| format!("cannot read WAV '{}': {why}", path.display());
-    // hound's own words are terse ("Failed to read enough bytes."); say what is wrong where we can.
-    let err = |e: hound::Error| fail(diagnose(path).unwrap_or_else(|| hound_words(&e)));
-    let mut r = WavReader::open(path).map_err(err)?;
+    let r = WavReader::open(path).map_err(|e| stream_error(path, &e))?;
     let spec = r.spec();
     if spec.channels == 0 {
         return Err(fail("it has no channels (channel count 0)".into()));
@@ -56,28 +90,59 @@ pub fn read_with(
         }
     }
     check(&spec).map_err(|why| format!("cannot process WAV '{}': {why}", path.display()))?;
-    let n_ch = spec.channels as usize;
-    let interleaved: Vec<f32> = if spec.sample_format == SampleFormat::Float {
-        r.samples::<f32>().collect::<Result<_, _>>().map_err(err)?
-    } else {
-        let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-        r.samples::<i32>()
-            .map(|s| s.map(|v| v as f32 * scale))
-            .collect::<Result<_, _>>()
-            .map_err(err)?
-    };
-    let frames = interleaved.len() / n_ch;
-    let mut channels = vec![Vec::with_capacity(frames); n_ch];
-    for frame in interleaved.chunks_exact(n_ch) {
-        for (c, &s) in frame.iter().enumerate() {
-            channels[c].push(s);
-        }
-    }
-    Ok(Audio {
-        sample_rate: spec.sample_rate,
-        channels,
+    Ok(WavStream {
+        reader: r,
+        path: path.to_path_buf(),
         spec,
+        ints: Vec::new(),
     })
+}
+
+fn stream_error(path: &Path, e: &hound::Error) -> String {
+    // hound's own words are terse ("Failed to read enough bytes."); say what is wrong where we can.
+    let why = diagnose(path).unwrap_or_else(|| hound_words(e));
+    format!("cannot read WAV '{}': {why}", path.display())
+}
+
+impl WavStream {
+    pub fn spec(&self) -> WavSpec {
+        self.spec
+    }
+
+    /// Frames the header declares (the data chunk's length).
+    pub fn frames_declared(&self) -> u32 {
+        self.reader.duration()
+    }
+
+    /// Reads the next frames into `out` (one slice per channel, all the same length), scaled to
+    /// [-1, 1). Returns how many frames it filled; 0 at the end.
+    pub fn read(&mut self, out: &mut [impl AsMut<[f32]>]) -> Result<usize, String> {
+        let n_ch = self.spec.channels as usize;
+        let want = out.first_mut().map_or(0, |o| o.as_mut().len()) * n_ch;
+        let n = if self.spec.sample_format == SampleFormat::Float {
+            let mut n = 0;
+            for (i, s) in self.reader.samples::<f32>().take(want).enumerate() {
+                let s = s.map_err(|e| stream_error(&self.path, &e))?;
+                out[i % n_ch].as_mut()[i / n_ch] = s;
+                n += 1;
+            }
+            n
+        } else {
+            self.ints.clear();
+            for s in self.reader.samples::<i32>().take(want) {
+                self.ints.push(s.map_err(|e| stream_error(&self.path, &e))?);
+            }
+            let scale = 1.0 / (1u64 << (self.spec.bits_per_sample - 1)) as f32;
+            for (c, o) in out.iter_mut().enumerate().take(self.ints.len()) {
+                let o = o.as_mut();
+                for (d, &v) in o.iter_mut().zip(self.ints[c..].iter().step_by(n_ch)) {
+                    *d = v as f32 * scale;
+                }
+            }
+            self.ints.len()
+        };
+        Ok(n / n_ch)
+    }
 }
 
 fn hound_words(e: &hound::Error) -> String {
@@ -319,7 +384,8 @@ pub fn write(path: &Path, spec: WavSpec, channels: &[Vec<f32>]) -> Result<(), St
     result.map_err(fail)
 }
 
-fn partial_path(path: &Path) -> PathBuf {
+/// The temporary name beside `path` that output is written to before it is renamed into place.
+pub fn partial_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
