@@ -89,6 +89,12 @@ pub fn open_with(
             )));
         }
     }
+    // hound opens some files whose samples it then cannot read (e.g. 20 valid bits in 24): refuse
+    // them now, with the words reading them would give, before any output is begun.
+    if spec.sample_format == SampleFormat::Int && !matches!(spec.bits_per_sample, 8 | 16 | 24 | 32)
+    {
+        return Err(stream_error(path, &hound::Error::Unsupported));
+    }
     check(&spec).map_err(|why| format!("cannot process WAV '{}': {why}", path.display()))?;
     Ok(WavStream {
         reader: r,
