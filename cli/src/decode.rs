@@ -70,6 +70,7 @@ pub fn open(
     if meta.len() == 0 {
         return Err(fail("the file is empty (0 bytes)".into()));
     }
+    check_signature(path, &ext).map_err(fail)?;
     let file = File::open(path).map_err(|e| fail(e.to_string().to_lowercase()))?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
@@ -89,6 +90,54 @@ fn checked(
     let info = m.info;
     check(&info).map_err(|why| format!("cannot process {name}: {why}"))?;
     Ok((dec, info))
+}
+
+/// What `open` reads, for messages.
+const FORMATS: &str = "WAV, FLAC, Ogg Vorbis, MP3, AAC/M4A";
+
+/// A file whose name promises a format must start like one: symphonia would otherwise hunt through
+/// it for anything decodable (an MP3 frame sync turns up in most binary files).
+fn check_signature(path: &Path, ext: &str) -> Result<(), String> {
+    let mut head = [0u8; 12];
+    let n = File::open(path)
+        .and_then(|mut f| {
+            let mut n = 0;
+            while n < head.len() {
+                match std::io::Read::read(&mut f, &mut head[n..])? {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            Ok(n)
+        })
+        .unwrap_or(0);
+    let head = &head[..n];
+    let (name, ok, expected) = match ext {
+        "flac" => ("a FLAC", head.starts_with(b"fLaC"), "'fLaC'"),
+        "ogg" | "oga" => ("an Ogg", head.starts_with(b"OggS"), "'OggS'"),
+        "m4a" | "mp4" => (
+            "an MP4/M4A",
+            head.get(4..8) == Some(b"ftyp"),
+            "an 'ftyp' box",
+        ),
+        "mp3" => (
+            "an MP3",
+            head.starts_with(b"ID3") || (n >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0),
+            "an ID3 tag or an MPEG audio frame",
+        ),
+        _ => return Ok(()),
+    };
+    if ok {
+        return Ok(());
+    }
+    let shown: String = head
+        .iter()
+        .take(4)
+        .map(|&c| if c.is_ascii_graphic() { c as char } else { '?' })
+        .collect();
+    Err(format!(
+        "not {name} file: it does not start with {expected} but with '{shown}'"
+    ))
 }
 
 pub fn extension(path: &Path) -> String {
@@ -148,12 +197,12 @@ impl MediaDecoder {
             .map_err(|e| {
                 fail(match e {
                     SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                        "truncated: it ends inside its header".into()
+                        "truncated: the file ends early (while its header or index was read)".into()
                     }
-                    e => format!(
-                        "not a supported audio file (WAV, FLAC, Ogg Vorbis, MP3, AAC/M4A): {}",
-                        words(&e)
-                    ),
+                    SymError::Unsupported(what) if what.starts_with("core (probe)") => {
+                        format!("no audio stream in a supported format ({FORMATS}) found in it")
+                    }
+                    e => format!("not a supported audio file ({FORMATS}): {}", words(&e)),
                 })
             })?;
         let track = format

@@ -291,12 +291,12 @@ impl FlacWriter {
         self.encode_queued()?;
         let md5 = self.context.md5_digest();
         self.info.set_md5_digest(&md5);
-        if self.info.total_samples() == 0 {
-            // No frame at all: block sizes stay at their placeholders, which FLAC readers refuse.
-            self.info
-                .set_block_sizes(FLAC_BLOCK, FLAC_BLOCK)
-                .map_err(|e| e.to_string())?;
-        }
+        // Every frame but the last is FLAC_BLOCK long; FLAC's block sizes leave the last one out
+        // (and with a stream shorter than one block, the reference encoder writes it as both).
+        // flacenc counted the last frame in, which readers such as symphonia then refuse.
+        self.info
+            .set_block_sizes(FLAC_BLOCK, FLAC_BLOCK)
+            .map_err(|e| e.to_string())?;
         let Self {
             mut out,
             mut sink,
