@@ -29,7 +29,7 @@ fn quell(args: &[&std::ffi::OsStr]) -> Output {
 fn denoise(input: &Path, output: &Path, extra: &[&str]) -> Output {
     let mut a: Vec<&std::ffi::OsStr> = vec!["denoise".as_ref(), input.as_ref()];
     a.extend(["-o".as_ref(), output.as_os_str()]);
-    a.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+    a.extend(extra.iter().map(std::ffi::OsStr::new));
     quell(&a)
 }
 
@@ -92,7 +92,12 @@ fn flac_output_round_trips_and_keeps_alignment() {
     // A float WAV becomes 24-bit FLAC.
     let float_in = dir.join("float.wav");
     let x = common::noise(30_000, 7, 0.3);
-    quell::wav::write(&float_in, quell::wav::float_spec(48_000, 1), &[x.clone()]).unwrap();
+    quell::wav::write(
+        &float_in,
+        quell::wav::float_spec(48_000, 1),
+        std::slice::from_ref(&x),
+    )
+    .unwrap();
     let flac24 = dir.join("float.flac");
     ok(&denoise(&float_in, &flac24, &["--strength", "0"]));
     let back24 = dir.join("float_back.wav");
