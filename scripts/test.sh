@@ -14,6 +14,12 @@ if ! command -v espeak-ng >/dev/null 2>&1; then
   (apt-get install -y espeak-ng || (apt-get update && apt-get install -y espeak-ng)) >/dev/null
 fi
 
+# The CLI's pipeline test runs `ffmpeg ... | quell denoise - -o - | ffmpeg ...` for real.
+if ! command -v ffmpeg >/dev/null 2>&1; then
+  echo "== installing ffmpeg"
+  (apt-get install -y ffmpeg || (apt-get update && apt-get install -y ffmpeg)) >/dev/null
+fi
+
 echo "== build and bundle (debug, allocation checks on)"
 cargo build --lib --bins $FEATURES
 cargo xtask bundle quell $FEATURES

@@ -1,25 +1,40 @@
 //! `quell denoise`: the same engine path as the plugin, output aligned with input.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::Args;
-use super::progress::Progress;
+use crate::batch;
+use crate::decode::{self, InputInfo};
+use crate::encode::{self, Container, Encoder};
+use crate::pipeline;
+use crate::progress;
 use quell_core::dsp::grid::FrameGrid;
-use quell_core::engine::{Engine, EngineParams, ModelInstance};
-use quell_core::model::bundled;
-use quell_core::wav;
+use quell_core::engine::EngineParams;
+use quell_core::model::{ModelWeights, bundled};
 
-/// Block size fed to the engine; any size gives identical output.
-const BLOCK: usize = 1024;
 /// More channels than any real recording; refusing more keeps a corrupt header from costing gigabytes
 /// of per-channel engine state.
 pub const MAX_CHANNELS: u16 = 256;
 
+/// Everything one file needs besides its paths.
+#[derive(Clone)]
+pub struct Job {
+    pub weights: Arc<ModelWeights>,
+    pub params: EngineParams,
+}
+
 pub fn run(mut args: Args) -> Result<(), String> {
-    let out = args
-        .value("--output", Some("-o"))?
-        .ok_or("denoise needs -o OUT.wav")?;
+    let out = args.value("--output", Some("-o"))?;
+    let out_dir = args.value("--out-dir", None)?;
+    let jobs: Option<usize> = match args.value("--jobs", Some("-j"))? {
+        None => None,
+        Some(v) => Some(
+            v.parse()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or(format!("--jobs: cannot parse '{v}' (a count above 0)"))?,
+        ),
+    };
     let model = args
         .value("--model", None)?
         .unwrap_or_else(|| bundled::default_model().name.to_string());
@@ -32,71 +47,65 @@ pub fn run(mut args: Args) -> Result<(), String> {
         ..EngineParams::default()
     };
     let quiet = args.switch("--quiet");
-    let pos = args.positionals()?;
-    let [input] = pos.as_slice() else {
-        return Err("denoise needs exactly one input file".into());
-    };
-    // The model first: it is small, and a bad one should not wait for a long WAV to be read.
-    let weights = super::resolve_model(&model)?;
-    let audio = wav::read_with(&PathBuf::from(input), |spec| {
-        FrameGrid::for_rate(spec.sample_rate as f32)?;
-        if spec.channels > MAX_CHANNELS {
-            return Err(format!(
-                "it has {} channels; quell denoise handles at most {MAX_CHANNELS}",
-                spec.channels
-            ));
-        }
-        Ok(())
-    })?;
-    let processed = denoise(
-        &audio.channels,
-        audio.sample_rate as f32,
-        Arc::new(weights),
+    let inputs = args.positionals()?;
+    if inputs.is_empty() {
+        return Err("denoise needs an input file (or - for standard input)".into());
+    }
+    // The model first: it is small, and a bad one should not wait for a long input to be read.
+    let job = Job {
+        weights: Arc::new(super::resolve_model(&model)?),
         params,
-        !quiet,
-    )?;
-    wav::write(&PathBuf::from(out), audio.spec, &processed)
+    };
+    match (out, out_dir) {
+        (Some(_), Some(_)) => Err("give either -o OUT or --out-dir DIR, not both".into()),
+        (None, Some(dir)) => batch::run(&inputs, dir.as_ref(), &job, jobs, quiet),
+        (Some(out), None) => {
+            let [input] = inputs.as_slice() else {
+                return Err("-o takes exactly one input; for several use --out-dir DIR".into());
+            };
+            let bar = progress::single(quiet);
+            denoise_file(input, &out, &job, &bar)
+        }
+        (None, None) => Err("denoise needs -o OUT.wav (or --out-dir DIR for many files)".into()),
+    }
 }
 
-/// Denoise whole signals, compensating the engine latency so output lines up with input.
-pub fn denoise(
-    input: &[Vec<f32>],
-    sample_rate: f32,
-    weights: Arc<quell_core::model::ModelWeights>,
-    params: EngineParams,
-    progress: bool,
-) -> Result<Vec<Vec<f32>>, String> {
-    let n_ch = input.len();
-    let frames = input.first().map_or(0, Vec::len);
-    let instance = ModelInstance::new(weights, sample_rate, n_ch)?;
-    let mut engine = Engine::new(Box::new(instance), params.sanitized());
-    let latency = engine.latency();
-    let total = frames + latency;
-    let mut output = vec![Vec::with_capacity(frames); n_ch];
-    let mut bufs = vec![vec![0.0f32; BLOCK]; n_ch];
-    let mut bar = Progress::new(
-        "denoising",
-        total,
-        progress && frames as f32 > 10.0 * sample_rate,
-    );
-    let mut pos = 0;
-    while pos < total {
-        let len = BLOCK.min(total - pos);
-        for (b, src) in bufs.iter_mut().zip(input) {
-            for (i, x) in b[..len].iter_mut().enumerate() {
-                *x = src.get(pos + i).copied().unwrap_or(0.0);
-            }
-        }
-        let mut slices: Vec<&mut [f32]> = bufs.iter_mut().map(|b| &mut b[..len]).collect();
-        engine.process(&mut slices);
-        // Drop the first `latency` samples: they precede the input.
-        let skip = latency.saturating_sub(pos).min(len);
-        for (o, b) in output.iter_mut().zip(&bufs) {
-            o.extend_from_slice(&b[skip..len]);
-        }
-        pos += len;
-        bar.update(pos);
+/// Refuses formats the engine cannot take, before any sample is decoded.
+fn check_format(info: &InputInfo) -> Result<(), String> {
+    FrameGrid::for_rate(info.sample_rate as f32)?;
+    if info.channels > MAX_CHANNELS {
+        return Err(format!(
+            "it has {} channels; quell denoise handles at most {MAX_CHANNELS}",
+            info.channels
+        ));
     }
-    bar.finish();
-    Ok(output)
+    Ok(())
+}
+
+/// Denoises `input` (a path, or `-` for standard input) into `output` (a path, or `-` for WAV on
+/// standard output). The input is opened and checked before the output is created, so a bad input
+/// leaves no trace; a failure later removes the partial output.
+pub fn denoise_file(
+    input: &str,
+    output: &str,
+    job: &Job,
+    bar: &indicatif::ProgressBar,
+) -> Result<(), String> {
+    let (decoder, info) = decode::open(input, check_format)?;
+    let container = if output == "-" {
+        Container::Wav
+    } else {
+        Container::for_path(output.as_ref())
+    };
+    let spec = encode::output_spec(container, info.pcm, info.sample_rate, info.channels);
+    let encoder = Encoder::create(output, spec)?;
+    progress::start(bar, input, info.frames);
+    pipeline::run(
+        decoder,
+        &info,
+        encoder,
+        job.weights.clone(),
+        job.params,
+        bar,
+    )
 }

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use super::Args;
+use super::progress;
 use super::teacher;
-use super::progress::Progress;
 use quell_core::dataset::frames::{self, FrameRows};
 use quell_core::dataset::mixer::{self, MixConfig, RATE};
 use quell_core::dataset::npy::NpyWriter;
@@ -98,7 +98,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
 
     let target_frames = (hours * 3600.0 * 200.0) as usize;
     let mut written = 0usize;
-    let mut bar = Progress::new("mixing", target_frames, !quiet);
+    let bar = progress::labelled("mixing", target_frames as u64, quiet);
     let mut batch_start = 0u64;
     let threads = threads.max(1);
     while written < target_frames {
@@ -159,7 +159,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
             }
             written += rows.frames;
         }
-        bar.update(written);
+        bar.set_position(written as u64);
     }
     bar.finish();
     let frames = wf.finish()?;

@@ -1,8 +1,12 @@
 //! The `quell` command line: `denoise`, `dump-features`, `models`.
 
 mod args;
+mod batch;
+mod decode;
 mod denoise;
 mod dump;
+mod encode;
+mod pipeline;
 mod progress;
 mod teacher;
 
@@ -16,17 +20,27 @@ const USAGE: &str = "\
 quell: real-time GRU voice noise suppressor
 
 USAGE:
-  quell denoise IN.wav -o OUT.wav [--model NAME|PATH] [--strength DB] [--mix X] [--gain DB]
+  quell denoise IN -o OUT [--model NAME|PATH] [--strength DB] [--mix X] [--gain DB]
                 [--stereo-link] [--quiet]
+  quell denoise FILES_OR_DIRS... --out-dir DIR [--jobs N] [options as above]
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
                 [--features 1|2] [--speed-perturb P] [--spectra]
                 [--mixes-out DIR | --teacher DIR [--teacher-mix W]]
   quell models            list the bundled models
 
-denoise: any WAV (rate, channels, 8/16/24/32-bit int or 32-bit float); output has the input's format
-and is aligned with the input sample for sample. --strength is the maximum attenuation in dB
-(0 = untouched, default 100), --mix the dry/wet ratio (default 1).
+denoise: reads WAV (8/16/24/32-bit int, 32-bit float), FLAC, Ogg Vorbis, MP3 and AAC/M4A at any
+rate and channel count, streaming (memory does not grow with the length). IN may be - for standard
+input. OUT is FLAC if it ends in .flac, else WAV; -o - writes WAV to standard output. The output has
+the input's rate and channels and is aligned with it sample for sample; a WAV or FLAC input keeps its
+sample format (FLAC at most 24-bit), lossy input becomes 32-bit float WAV or 24-bit FLAC. Output
+appears only once complete (a temporary file beside it is renamed). --strength is the maximum
+attenuation in dB (0 = untouched, default 100), --mix the dry/wet ratio (default 1).
+--out-dir: every file (folders are searched recursively for .wav .flac .ogg .oga .mp3 .m4a .aac
+.mp4) is denoised on --jobs threads (default: all cores) into DIR under its own name (relative path
+for folder arguments; WAV/FLAC keep their extension, other formats become .wav). The run is refused
+if an output would land on an input. A bad file does not stop the others: every failure is reported
+at the end and the exit status is 1. Progress goes to stderr, only on a terminal and without --quiet.
 dump-features: mixes speech and noise (augmented) and writes the features and targets the trainer
 reads (training/FORMATS.md). --features picks the feature version (default 2), --speed-perturb the
 share of speech clips played 0.88-1.15x as fast (default 0.5; 0 mixes exactly as builds before it).

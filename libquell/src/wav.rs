@@ -31,10 +31,54 @@ pub fn read_with(
     path: &Path,
     check: impl FnOnce(&WavSpec) -> Result<(), String>,
 ) -> Result<Audio, String> {
+    let mut stream = open_with(path, check)?;
+    let spec = stream.spec();
+    let n_ch = spec.channels as usize;
+    let frames = stream.frames_declared() as usize;
+    let mut channels = vec![Vec::with_capacity(frames); n_ch];
+    let mut block = vec![vec![0.0f32; 4096]; n_ch];
+    loop {
+        let n = stream.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        for (c, b) in channels.iter_mut().zip(&block) {
+            c.extend_from_slice(&b[..n]);
+        }
+    }
+    Ok(Audio {
+        sample_rate: spec.sample_rate,
+        channels,
+        spec,
+    })
+}
+
+/// A WAV file read a block at a time: memory stays constant whatever its length.
+pub struct WavStream {
+    reader: Samples,
+    frames: u32,
+    path: PathBuf,
+    spec: WavSpec,
+    /// Interleaved integer samples of one block, reused.
+    ints: Vec<i32>,
+    bytes: Vec<u8>,
+}
+
+enum Samples {
+    /// Through hound, a sample at a time.
+    Hound(WavReader<std::io::BufReader<File>>),
+    /// Plain PCM read in bulk from where hound's header parse left the file (see `bulk_read`),
+    /// with the number of samples not yet read.
+    Bulk(std::io::BufReader<File>, u64),
+}
+
+/// Opens `path` and checks its header like `read_with`; no sample is read yet.
+pub fn open_with(
+    path: &Path,
+    check: impl FnOnce(&WavSpec) -> Result<(), String>,
+) -> Result<WavStream, String> {
     let fail = |why: String| format!("cannot read WAV '{}': {why}", path.display());
-    // hound's own words are terse ("Failed to read enough bytes."); say what is wrong where we can.
-    let err = |e: hound::Error| fail(diagnose(path).unwrap_or_else(|| hound_words(&e)));
-    let mut r = WavReader::open(path).map_err(err)?;
+    let r = WavReader::open(path).map_err(|e| stream_error(path, &e))?;
     let spec = r.spec();
     if spec.channels == 0 {
         return Err(fail("it has no channels (channel count 0)".into()));
@@ -55,29 +99,139 @@ pub fn read_with(
             )));
         }
     }
-    check(&spec).map_err(|why| format!("cannot process WAV '{}': {why}", path.display()))?;
-    let n_ch = spec.channels as usize;
-    let interleaved: Vec<f32> = if spec.sample_format == SampleFormat::Float {
-        r.samples::<f32>().collect::<Result<_, _>>().map_err(err)?
-    } else {
-        let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-        r.samples::<i32>()
-            .map(|s| s.map(|v| v as f32 * scale))
-            .collect::<Result<_, _>>()
-            .map_err(err)?
-    };
-    let frames = interleaved.len() / n_ch;
-    let mut channels = vec![Vec::with_capacity(frames); n_ch];
-    for frame in interleaved.chunks_exact(n_ch) {
-        for (c, &s) in frame.iter().enumerate() {
-            channels[c].push(s);
-        }
+    // hound opens some files whose samples it then cannot read (e.g. 20 valid bits in 24): refuse
+    // them now, with the words reading them would give, before any output is begun.
+    if spec.sample_format == SampleFormat::Int && !matches!(spec.bits_per_sample, 8 | 16 | 24 | 32)
+    {
+        return Err(stream_error(path, &hound::Error::Unsupported));
     }
-    Ok(Audio {
-        sample_rate: spec.sample_rate,
-        channels,
+    check(&spec).map_err(|why| format!("cannot process WAV '{}': {why}", path.display()))?;
+    let frames = r.duration();
+    let reader = match plain_data_len(path, &spec, r.len()) {
+        Some(n) => Samples::Bulk(r.into_inner(), n),
+        None => Samples::Hound(r),
+    };
+    Ok(WavStream {
+        reader,
+        frames,
+        path: path.to_path_buf(),
         spec,
+        ints: Vec::new(),
+        bytes: Vec::new(),
     })
+}
+
+/// `Some(samples)` when each sample fills exactly `bits / 8` bytes, so the data can be converted
+/// in bulk rather than through hound's per-sample reads (a tenth of the CLI's CPU on long files).
+/// hound has then parsed the header and the data chunk's length is the u32 just before the data.
+fn plain_data_len(path: &Path, spec: &WavSpec, samples: u32) -> Option<u64> {
+    let mut f = File::open(path).ok()?;
+    let start = data_start(&mut f)?;
+    let mut len = [0u8; 4];
+    (read_at(&mut f, start - 4, &mut len) == 4).then_some(())?;
+    let bytes = u32::from_le_bytes(len) as u64;
+    (bytes / (spec.bits_per_sample as u64 / 8) == samples as u64).then_some(samples as u64)
+}
+
+/// Where the samples begin: after the header hound read (whose reader does not tell).
+fn data_start(f: &mut File) -> Option<u64> {
+    let mut pos = 12u64;
+    loop {
+        let mut ch = [0u8; 8];
+        if read_at(f, pos, &mut ch) < 8 {
+            return None;
+        }
+        if &ch[..4] == b"data" {
+            return Some(pos + 8);
+        }
+        pos += 8 + u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]) as u64;
+    }
+}
+
+fn stream_error(path: &Path, e: &hound::Error) -> String {
+    // hound's own words are terse ("Failed to read enough bytes."); say what is wrong where we can.
+    let why = diagnose(path).unwrap_or_else(|| hound_words(e));
+    format!("cannot read WAV '{}': {why}", path.display())
+}
+
+impl WavStream {
+    pub fn spec(&self) -> WavSpec {
+        self.spec
+    }
+
+    /// Frames the header declares (the data chunk's length).
+    pub fn frames_declared(&self) -> u32 {
+        self.frames
+    }
+
+    /// Reads the next frames into `out` (one slice per channel, all the same length), scaled to
+    /// [-1, 1). Returns how many frames it filled; 0 at the end.
+    pub fn read(&mut self, out: &mut [impl AsMut<[f32]>]) -> Result<usize, String> {
+        let reader = match &mut self.reader {
+            Samples::Hound(r) => r,
+            Samples::Bulk(..) => return self.bulk_read(out),
+        };
+        let n_ch = self.spec.channels as usize;
+        let want = out.first_mut().map_or(0, |o| o.as_mut().len()) * n_ch;
+        let n = if self.spec.sample_format == SampleFormat::Float {
+            let mut n = 0;
+            for (i, s) in reader.samples::<f32>().take(want).enumerate() {
+                let s = s.map_err(|e| stream_error(&self.path, &e))?;
+                out[i % n_ch].as_mut()[i / n_ch] = s;
+                n += 1;
+            }
+            n
+        } else {
+            self.ints.clear();
+            for s in reader.samples::<i32>().take(want) {
+                self.ints.push(s.map_err(|e| stream_error(&self.path, &e))?);
+            }
+            let scale = 1.0 / (1u64 << (self.spec.bits_per_sample - 1)) as f32;
+            for (c, o) in out.iter_mut().enumerate().take(self.ints.len()) {
+                let o = o.as_mut();
+                for (d, &v) in o.iter_mut().zip(self.ints[c..].iter().step_by(n_ch)) {
+                    *d = v as f32 * scale;
+                }
+            }
+            self.ints.len()
+        };
+        Ok(n / n_ch)
+    }
+
+    /// `read` for plain PCM: whole blocks of bytes from hound's reader, converted here.
+    fn bulk_read(&mut self, out: &mut [impl AsMut<[f32]>]) -> Result<usize, String> {
+        let Samples::Bulk(reader, left) = &mut self.reader else {
+            unreachable!("only called for bulk reading")
+        };
+        let n_ch = self.spec.channels as usize;
+        let want = out.first_mut().map_or(0, |o| o.as_mut().len()) * n_ch;
+        let frames = (want as u64).min(*left) as usize / n_ch;
+        if frames == 0 {
+            return Ok(0);
+        }
+        let width = self.spec.bits_per_sample as usize / 8;
+        self.bytes.resize(frames * n_ch * width, 0);
+        std::io::Read::read_exact(reader, &mut self.bytes)
+            .map_err(|e| stream_error(&self.path, &hound::Error::IoError(e)))?;
+        *left -= (frames * n_ch) as u64;
+        let scale = 1.0 / (1u64 << (self.spec.bits_per_sample - 1)) as f32;
+        let float = self.spec.sample_format == SampleFormat::Float;
+        for (c, o) in out.iter_mut().enumerate() {
+            let o = &mut o.as_mut()[..frames];
+            let samples = self.bytes[c * width..].chunks(width).step_by(n_ch);
+            for (d, b) in o.iter_mut().zip(samples) {
+                *d = match (float, width) {
+                    (true, _) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                    // 8-bit WAV is unsigned.
+                    (false, 1) => (b[0] as i32 - 128) as f32 * scale,
+                    (false, 2) => i16::from_le_bytes([b[0], b[1]]) as f32 * scale,
+                    (false, 3) => (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 * scale,
+                    _ => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 * scale,
+                };
+            }
+        }
+        Ok(frames)
+    }
 }
 
 fn hound_words(e: &hound::Error) -> String {
@@ -319,7 +473,8 @@ pub fn write(path: &Path, spec: WavSpec, channels: &[Vec<f32>]) -> Result<(), St
     result.map_err(fail)
 }
 
-fn partial_path(path: &Path) -> PathBuf {
+/// The temporary name beside `path` that output is written to before it is renamed into place.
+pub fn partial_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
