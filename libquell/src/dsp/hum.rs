@@ -24,6 +24,9 @@ const PROMINENCE_DB: f32 = 18.0;
 const MIN_LEVEL_DBFS: f32 = -80.0;
 /// Consecutive detections (100 ms apart) before a tone counts as steady.
 const CONFIRM_HITS: u32 = 12;
+/// Detections enough for a harmonic of a tone already notched (mains hum's overtones are as steady
+/// as its fundamental, but speech over them makes their level wander).
+const HARMONIC_HITS: u32 = 3;
 /// Largest level change (dB) a steady tone may show across its detections.
 const LEVEL_SPREAD_DB: f32 = 6.0;
 /// Detections a tone may be missing before its notch closes.
@@ -37,15 +40,25 @@ const HIGHEST_HZ: f32 = 16_000.0;
 /// 3 dB width of a notch at `hz`: wide enough to follow a drifting tone (mains drifts a few tenths
 /// of a hertz, its harmonics proportionally more) between detections, narrow enough to keep voice.
 fn notch_width_hz(hz: f32) -> f32 {
-    (0.05 * hz).clamp(5.0, 40.0)
+    (0.06 * hz).clamp(6.0, 40.0)
 }
+
+/// Detections a tone's drift is fitted over (a straight line through them predicts where the tone
+/// is now: the long window sees it as it was ~0.35 s ago).
+const TREND: usize = 6;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Track {
     live: bool,
+    /// Frequency as detected (the window's centre, in the past), and where it is predicted now.
     freq: f32,
+    now: f32,
+    /// The last `TREND` detected frequencies, newest last (filled as hits come).
+    history: [f32; TREND],
     hits: u32,
     misses: u32,
+    /// At a whole multiple of a notched tone's frequency.
+    harmonic: bool,
     level_lo: f32,
     level_hi: f32,
     /// Notch depth, 0..1, and the depth at the start of the current hop.
@@ -58,13 +71,18 @@ struct Track {
 
 impl Track {
     fn confirmed(&self) -> bool {
-        (self.hits >= CONFIRM_HITS && self.misses == 0)
-            || (self.depth > 0.0 && self.misses < MISS_LIMIT)
+        let needed = if self.harmonic {
+            HARMONIC_HITS
+        } else {
+            CONFIRM_HITS
+        };
+        (self.hits >= needed && self.misses == 0) || (self.depth > 0.0 && self.misses < MISS_LIMIT)
     }
 }
 
 pub struct HumRemover {
     rate: f32,
+    hop: usize,
     fft: Arc<dyn RealToComplex<f32>>,
     window: Vec<f32>,
     /// The last `n` input samples (channel mean), circular.
@@ -97,6 +115,7 @@ impl HumRemover {
         let full_scale = window.iter().sum::<f32>() / 2.0;
         Self {
             rate: grid.sample_rate,
+            hop: grid.hop,
             scratch: fft.make_scratch_vec(),
             spec: vec![Complex::new(0.0, 0.0); n / 2 + 1],
             db: vec![0.0; n / 2 + 1],
@@ -128,7 +147,7 @@ impl HumRemover {
         self.tracks
             .iter()
             .filter(|t| t.live && t.depth > 0.0)
-            .map(|t| (t.freq, t.depth))
+            .map(|t| (t.now, t.depth))
     }
 
     /// Whether any notch is open (or fading); when not, `process` leaves audio untouched.
@@ -273,10 +292,12 @@ impl HumRemover {
                 Some((i, &(freq, level))) => {
                     used[i] = true;
                     t.freq = freq;
+                    t.history.copy_within(1.., 0);
+                    t.history[TREND - 1] = freq;
                     t.misses = 0;
                     t.level_lo = t.level_lo.min(level);
                     t.level_hi = t.level_hi.max(level);
-                    if t.level_hi - t.level_lo > LEVEL_SPREAD_DB && t.depth == 0.0 {
+                    if t.level_hi - t.level_lo > LEVEL_SPREAD_DB && t.depth == 0.0 && !t.harmonic {
                         // Not steady (a note swelling, a vowel passing): start counting again.
                         t.hits = 0;
                         (t.level_lo, t.level_hi) = (level, level);
@@ -297,6 +318,7 @@ impl HumRemover {
                 *t = Track {
                     live: true,
                     freq,
+                    history: [freq; TREND],
                     hits: 1,
                     misses: 0,
                     level_lo: level,
@@ -305,9 +327,40 @@ impl HumRemover {
                 };
             }
         }
+        let mut notched = [0.0f32; MAX_TONES];
+        for (n, t) in notched.iter_mut().zip(&self.tracks) {
+            if t.live && t.depth > 0.0 {
+                *n = t.freq;
+            }
+        }
         for t in self.tracks.iter_mut().filter(|t| t.live) {
-            let w = 2.0 * PI * t.freq / self.rate;
-            let tn = (PI * notch_width_hz(t.freq) / self.rate).tan();
+            t.harmonic = notched.iter().any(|&f0| {
+                let k = (t.freq / f0).round();
+                f0 > 0.0 && k >= 2.0 && (t.freq - k * f0).abs() <= bin_hz
+            });
+        }
+        // The window's centre lies half a window back; the notch then holds until the next
+        // detection, half a period later on average.
+        let lag_s = (self.ring.len() as f32 / 2.0 / self.rate)
+            + DETECT_HOPS as f32 * self.hop as f32 / 2.0 / self.rate;
+        let period_s = DETECT_HOPS as f32 * self.hop as f32 / self.rate;
+        for t in self.tracks.iter_mut().filter(|t| t.live) {
+            t.now = t.freq;
+            if t.hits as usize >= TREND {
+                // Least-squares slope over the last TREND detections (x centred on 0).
+                let mid = (TREND - 1) as f32 / 2.0;
+                let mean = t.history.iter().sum::<f32>() / TREND as f32;
+                let (mut num, mut den) = (0.0, 0.0);
+                for (i, f) in t.history.iter().enumerate() {
+                    let x = i as f32 - mid;
+                    num += x * (f - mean);
+                    den += x * x;
+                }
+                let slope = num / den / period_s;
+                t.now = (t.freq + slope * lag_s).clamp(t.freq - bin_hz, t.freq + bin_hz);
+            }
+            let w = 2.0 * PI * t.now / self.rate;
+            let tn = (PI * notch_width_hz(t.now) / self.rate).tan();
             t.k1 = -w.cos();
             t.k2 = (1.0 - tn) / (1.0 + tn);
         }
