@@ -43,6 +43,7 @@ fn main() {
     let weights = Arc::new(bundled::load(bundled::default_model().name).expect("model"));
     let mut files = Vec::new();
     wavs(Path::new(input), suffix, &mut files);
+    let mut notched = 0;
     for f in &files {
         let a = quell_core::wav::read(f).expect("wav");
         let inst = ModelInstance::new(weights.clone(), a.sample_rate as f32, 1).expect("rate");
@@ -51,9 +52,12 @@ fn main() {
         let mut x = a.channels[0].clone();
         let n = x.len();
         x.extend(std::iter::repeat_n(0.0, lat));
+        let mut any = false;
         for chunk in x.chunks_mut(480) {
             e.process(&mut [chunk]);
+            any |= e.hum_tones().next().is_some();
         }
+        notched += any as usize;
         let y = x[lat..lat + n].to_vec();
         let rel = f.strip_prefix(input).expect("under IN_DIR");
         let dest = Path::new(output).join(rel);
@@ -62,4 +66,7 @@ fn main() {
             .expect("write");
     }
     eprintln!("{} files -> {output} with {params:?}", files.len());
+    if params.hum_removal {
+        eprintln!("hum remover notched something in {notched} files");
+    }
 }
