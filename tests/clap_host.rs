@@ -1030,7 +1030,7 @@ fn impulse_input(channels: usize, frames: usize, positions: &[usize]) -> Vec<Vec
 // Tests
 // ---------------------------------------------------------------------------------------------
 
-const PARAM_NAMES: [&str; 10] = [
+const PARAM_NAMES: [&str; 13] = [
     "Strength",
     "Mix",
     "Output Gain",
@@ -1041,6 +1041,9 @@ const PARAM_NAMES: [&str; 10] = [
     "Gate Threshold",
     "Gate Hold",
     "Retroactive Grace",
+    "Speech Strength",
+    "Listen",
+    "Hum Removal",
 ];
 
 #[test]
@@ -1436,6 +1439,9 @@ fn state_round_trips_parameters() {
         ("Gate Threshold", 0.3),
         ("Gate Hold", a.text_value("Gate Hold", "500")),
         ("Retroactive Grace", a.text_value("Retroactive Grace", "60")),
+        ("Speech Strength", a.text_value("Speech Strength", "12")),
+        ("Listen", 1.0),
+        ("Hum Removal", 1.0),
     ];
     // Set through automation while processing, as a host would replay it.
     a.activate(48000.0, 1, 4096);
@@ -1677,6 +1683,24 @@ fn allocation_workload() {
                     id: ids[7],
                     value: ((b * 3) % 5) as f64 / 4.0,
                     time: t(0.6),
+                });
+            }
+            if b % 4 == 1 {
+                // Speech strength, listen (output/removed) and hum removal.
+                ev.push(ParamChange {
+                    id: ids[10],
+                    value: ((b * 5) % 13) as f64 / 12.0,
+                    time: t(0.7),
+                });
+                ev.push(ParamChange {
+                    id: ids[11],
+                    value: ((b / 4) % 2) as f64,
+                    time: t(0.5),
+                });
+                ev.push(ParamChange {
+                    id: ids[12],
+                    value: ((b / 8) % 2) as f64,
+                    time: t(0.25),
                 });
             }
             if b % 9 == 4 {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use quell::engine::{Engine, EngineParams, INPUT_LIMIT, ModelInstance};
+use quell::engine::{Engine, EngineParams, INPUT_LIMIT, Listen, ModelInstance};
 use quell::model::{ModelWeights, bundled};
 use std::sync::Arc;
 
@@ -76,6 +76,13 @@ fn script(seed: u64, channels: usize, steps: usize) -> Vec<Step> {
         .map(|_| match rng.next() % 10 {
             0 => Step::Params(EngineParams {
                 strength_db: rng.unit() * 100.0,
+                speech_strength_db: rng.unit() * 100.0,
+                listen: if rng.next().is_multiple_of(3) {
+                    Listen::Removed
+                } else {
+                    Listen::Output
+                },
+                hum_removal: rng.next().is_multiple_of(2),
                 mix: rng.unit(),
                 output_gain: 0.25 + rng.unit() * 3.75,
                 stereo_link: rng.next().is_multiple_of(2),

@@ -292,6 +292,7 @@ mod tests {
             mask: &mask,
             speech: 0.7,
             gate_gain: 1.0,
+            limit_db: 100.0,
         });
         assert!(f.input_db.iter().all(|d| d.abs() < 0.01));
         assert!(f.mask_db[0].abs() < 0.01);

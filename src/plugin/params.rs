@@ -5,7 +5,7 @@ use nice_plug_egui::EguiEditorState;
 use std::sync::{Arc, RwLock};
 
 use super::handoff::ModelKey;
-use crate::engine::{EngineParams, MAX_HOLD_MS, MAX_LOOKBACK_MS, MAX_STRENGTH_DB};
+use crate::engine::{EngineParams, Listen, MAX_HOLD_MS, MAX_LOOKBACK_MS, MAX_STRENGTH_DB};
 
 /// Editor size in logical points when nothing was saved.
 pub const DEFAULT_EDITOR_SIZE: (f32, f32) = (860.0, 560.0);
@@ -39,6 +39,18 @@ impl ModelChoice {
     }
 }
 
+/// What the output carries (see `engine::Listen`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenChoice {
+    #[id = "output"]
+    #[name = "Output"]
+    Output,
+    /// What Quell takes away: the delayed input minus the output (before output gain).
+    #[id = "removed"]
+    #[name = "Removed"]
+    Removed,
+}
+
 #[derive(Params)]
 pub struct QuellParams {
     /// Window state for nice-plug-egui (its type cannot be saved in this version, so the size is
@@ -54,9 +66,18 @@ pub struct QuellParams {
     #[persist = "user-model-path"]
     pub user_model_path: Arc<RwLock<Option<String>>>,
 
-    /// Maximum attenuation: 0 dB leaves the signal untouched.
+    /// Maximum attenuation (in pauses; the overall limit): 0 dB leaves the signal untouched.
     #[id = "strength"]
     pub strength: FloatParam,
+    /// Maximum attenuation while the model hears speech (never more than Strength).
+    #[id = "speech-strength"]
+    pub speech_strength: FloatParam,
+    /// Output, or what is removed.
+    #[id = "listen"]
+    pub listen: EnumParam<ListenChoice>,
+    /// Adaptive notches on mains hum and steady tones.
+    #[id = "hum"]
+    pub hum_removal: BoolParam,
     #[id = "mix"]
     pub mix: FloatParam,
     #[id = "gain"]
@@ -103,6 +124,19 @@ impl Default for QuellParams {
             )
             .with_unit(" dB")
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            speech_strength: FloatParam::new(
+                "Speech Strength",
+                MAX_STRENGTH_DB,
+                FloatRange::Skewed {
+                    min: 0.0,
+                    max: MAX_STRENGTH_DB,
+                    factor: FloatRange::skew_factor(-1.0),
+                },
+            )
+            .with_unit(" dB")
+            .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            listen: EnumParam::new("Listen", ListenChoice::Output),
+            hum_removal: BoolParam::new("Hum Removal", false),
             mix: FloatParam::new("Mix", 1.0, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_unit("%")
                 .with_value_to_string(formatters::v2s_f32_percentage(0))
@@ -159,6 +193,12 @@ impl QuellParams {
     pub fn engine_params(&self) -> EngineParams {
         EngineParams {
             strength_db: self.strength.value(),
+            speech_strength_db: self.speech_strength.value(),
+            listen: match self.listen.value() {
+                ListenChoice::Output => Listen::Output,
+                ListenChoice::Removed => Listen::Removed,
+            },
+            hum_removal: self.hum_removal.value(),
             mix: self.mix.value(),
             output_gain: 10f32.powf(self.output_gain.value() / 20.0),
             stereo_link: self.stereo_link.value(),

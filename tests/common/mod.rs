@@ -4,6 +4,7 @@
 pub mod bad_models;
 pub mod bad_wavs;
 pub mod checks;
+pub mod speech;
 
 use quell::engine::{Engine, EngineParams, ModelInstance};
 use quell::model::{ModelWeights, bundled};
@@ -69,4 +70,12 @@ pub fn run(engine: &mut Engine, input: &[Vec<f32>], block: usize) -> Vec<Vec<f32
 
 pub fn rms(x: &[f32]) -> f32 {
     (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}
+
+/// The engine's output for `x` in `block`-sized pieces, with its latency removed.
+pub fn aligned(e: &mut Engine, x: &[f32], block: usize) -> Vec<f32> {
+    let lat = e.latency();
+    let mut input = x.to_vec();
+    input.extend(std::iter::repeat_n(0.0, lat));
+    run(e, &[input], block).remove(0)[lat..].to_vec()
 }

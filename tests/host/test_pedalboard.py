@@ -49,6 +49,9 @@ PARAMS = {
     "Gate Threshold": "gate_threshold",
     "Gate Hold": "gate_hold_ms",
     "Retroactive Grace": "retroactive_grace_ms",
+    "Speech Strength": "speech_strength_db",
+    "Listen": "listen",
+    "Hum Removal": "hum_removal",
 }
 
 RATES = (44100, 48000, 96000)
@@ -149,6 +152,12 @@ def test_streaming_with_parameter_changes(rate, channels):
         ("stereo_link", False),
         ("strength_db", 0.0),
         ("strength_db", 60.0),
+        ("speech_strength_db", 15.0),
+        ("hum_removal", True),
+        ("listen", "Removed"),
+        ("listen", "Output"),
+        ("hum_removal", False),
+        ("speech_strength_db", 100.0),
     ]
     # Start a fresh stream with reset(), then reset=False throughout: process(reset=True) would
     # flush the plugin's tail (padding with zeros), which is only right for a stream's last chunk.
@@ -267,10 +276,14 @@ def test_state_round_trip():
     a.mix = 25
     a.output_gain_db = -6.0
     a.stereo_link = True
+    a.speech_strength_db = 18.0
+    a.listen = "Removed"
+    a.hum_removal = True
     # The processor only sees these in process(); state saved before that would not have them.
     warm_up(a, 48000, 2)
     saved = {k: p.raw_value for k, p in a.parameters.items()}
-    for k in ("strength_db", "mix", "output_gain_db", "stereo_link"):
+    for k in ("strength_db", "mix", "output_gain_db", "stereo_link", "speech_strength_db",
+              "listen", "hum_removal"):
         assert abs(saved[k] - defaults[k]) > 1e-3, f"{k} did not change; the test would prove nothing"
     state = a.raw_state
     assert isinstance(state, bytes) and len(state) > 16
@@ -288,6 +301,9 @@ def test_state_round_trip():
     assert b.mix == pytest.approx(25.0)
     assert b.output_gain_db == pytest.approx(-6.0, abs=0.05)
     assert bool(b.stereo_link) is True
+    assert b.speech_strength_db == pytest.approx(18.0, abs=0.05)
+    assert b.listen == "Removed"
+    assert bool(b.hum_removal) is True
 
     # Same state, same audio: both instances produce identical output.
     x = make_signal(48000, 1.0, 2, seed=11)
@@ -295,3 +311,19 @@ def test_state_round_trip():
     yb = b.process(x, 48000)
     assert np.isfinite(ya).all() and np.isfinite(yb).all()
     assert np.abs(ya - yb).max() < 1e-6, "restored instance processes differently"
+
+
+def test_output_plus_removed_is_the_input():
+    """Listen = Removed plays what Quell takes away: added to the output it gives the input back."""
+    rate = 48000
+    x = make_signal(rate, 1.0, 2, seed=5)
+    outs = []
+    for mode in ("Output", "Removed"):
+        plugin = load()
+        plugin.listen = mode
+        plugin.hum_removal = True
+        warm_up(plugin, rate, 2)
+        outs.append(plugin.process(x, rate))
+    err = np.abs(outs[0] + outs[1] - x).max()
+    assert err < 1e-4, f"output + removed differs from the input by {err}"
+    assert rms(outs[1]) > 0.05 * rms(x), "nothing removed: the test proves nothing"

@@ -6,4 +6,5 @@ pub mod biquad;
 pub mod denormal;
 pub mod features;
 pub mod grid;
+pub mod hum;
 pub mod stft;

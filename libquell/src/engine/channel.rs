@@ -20,6 +20,12 @@ pub(crate) struct Channel {
     pub hop_in: Vec<f32>,
     pub hop_out: Vec<f32>,
     pub last_bin_gains: Vec<f32>,
+    /// What the hum remover took out of this hop's input, and out of the previous hop's (the
+    /// STFT delays by exactly one hop, so that one lines up with this hop's output).
+    pub hum_now: Vec<f32>,
+    pub hum_then: Vec<f32>,
+    /// Whether `hum_then` holds anything but zeros.
+    pub hum_then_live: bool,
 }
 
 impl Channel {
@@ -36,6 +42,9 @@ impl Channel {
             hop_in: vec![0.0; grid.hop],
             hop_out: vec![0.0; grid.hop],
             last_bin_gains: vec![1.0; grid.bins()],
+            hum_now: vec![0.0; grid.hop],
+            hum_then: vec![0.0; grid.hop],
+            hum_then_live: false,
         }
     }
 
@@ -44,14 +53,20 @@ impl Channel {
         self.long.reset();
         self.synthesis.reset();
         self.last_bin_gains.fill(1.0);
+        self.hum_then.fill(0.0);
+        self.hum_then_live = false;
     }
 
-    /// Sanitise the new hop (NaN/Inf and absurd levels -> 0) and analyse it; `long` also computes
-    /// the long-window power (the history is kept either way, so a model switch needs no warm-up).
-    pub fn analyse(&mut self, long: bool) {
+    /// Sanitise the new hop: NaN/Inf and absurd levels become 0.
+    pub fn sanitise(&mut self) {
         for x in &mut self.hop_in {
             *x = if x.abs() <= INPUT_LIMIT { *x } else { 0.0 }; // false for NaN too
         }
+    }
+
+    /// Analyse the (sanitised) hop; `long` also computes the long-window power (the history is
+    /// kept either way, so a model switch needs no warm-up).
+    pub fn analyse(&mut self, long: bool) {
         self.analysis.push(&self.hop_in, &mut self.spec);
         power_spectrum(&self.spec, &mut self.power);
         self.long.shift(&self.hop_in);

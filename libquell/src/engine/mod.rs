@@ -6,19 +6,23 @@ mod channel;
 mod gate;
 mod instance;
 mod params;
+mod speech;
 
 pub use gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
 pub use instance::ModelInstance;
-pub use params::{EngineParams, MAX_STRENGTH_DB};
+pub use params::{EngineParams, Listen, MAX_STRENGTH_DB};
+pub use speech::{ATTACK_MS as SPEECH_ATTACK_MS, RELEASE_MS as SPEECH_RELEASE_MS};
 
 use realfft::num_complex::Complex;
 
 use crate::dsp::denormal::FtzGuard;
 use crate::dsp::grid::FrameGrid;
+use crate::dsp::hum::HumRemover;
 use block::BlockAdapter;
 use channel::Channel;
 use gate::Gate;
 use params::Smoothed;
+use speech::SpeechFollower;
 
 /// Input samples beyond this magnitude (+60 dBFS) are corrupt data, like NaN/Inf: nothing legitimate
 /// is that loud. They are replaced by silence, so garbage cannot linger in the network's memory.
@@ -43,6 +47,16 @@ pub struct Engine {
     /// Last speech probability per channel (for a VAD gate or a display).
     vad: Vec<f32>,
     gate: Gate,
+    speech: SpeechFollower,
+    hum: HumRemover,
+    /// The channels' mean input for the hum detector (scratch).
+    mono: Vec<f32>,
+    /// Whether the hum remover ran last hop (it sleeps, costing nothing, while switched off).
+    hum_awake: bool,
+    /// Time-domain share of the hum the remover took out that goes back into the output (0 while
+    /// processing and listening to the output, 1 bypassed or listening to what is removed), at
+    /// the end of the last hop.
+    hum_back: f32,
 }
 
 /// What one hop did, for a display: channel 0's input power spectrum and the spectral gain applied
@@ -53,6 +67,8 @@ pub struct HopView<'a> {
     pub mask: &'a [f32],
     pub speech: f32,
     pub gate_gain: f32,
+    /// Channel 0's attenuation limit in force (dB): between Speech Strength and Strength.
+    pub limit_db: f32,
 }
 
 /// Called once per hop by [`Engine::process_observed`], on the audio thread: must not block.
@@ -84,6 +100,11 @@ impl Engine {
             bin_gains: vec![0.0; bins],
             vad: vec![0.0; n_channels],
             gate: Gate::new(grid, n_channels),
+            speech: SpeechFollower::new(grid, n_channels),
+            hum: HumRemover::new(grid, n_channels),
+            mono: vec![0.0; grid.hop],
+            hum_awake: false,
+            hum_back: 0.0,
         }
     }
 
@@ -118,6 +139,18 @@ impl Engine {
         &self.vad
     }
 
+    /// Largest change of the attenuation limit in one hop, in dB, for the current parameters
+    /// (the speech follower's attack applied to the distance between the two limits).
+    pub fn max_limit_step_db(&self) -> f32 {
+        let p = &self.params;
+        (p.strength_db - p.speech_strength_db.min(p.strength_db)) * self.speech.max_step()
+    }
+
+    /// Tones the hum remover is notching now: (frequency in Hz, depth 0..1).
+    pub fn hum_tones(&self) -> impl Iterator<Item = (f32, f32)> + '_ {
+        self.hum.tones()
+    }
+
     /// Band gains the model applied in the last hop, per channel (before strength and mix).
     pub fn band_gains(&self, channel: usize) -> &[f32] {
         self.model.smoothed_gains(channel)
@@ -150,6 +183,10 @@ impl Engine {
         self.fade_left = 0;
         self.vad.fill(0.0);
         self.gate.reset(&self.params);
+        self.speech.reset();
+        self.hum.reset();
+        self.hum_awake = false;
+        self.hum_back = 1.0 - self.smoothed.active * (1.0 - self.smoothed.listen);
     }
 
     /// Process one host block in place. `buffers` holds one slice per channel, all the same length
@@ -193,10 +230,15 @@ impl Engine {
 
     fn process_hop(&mut self, observer: &mut impl HopObserver) {
         self.smoothed.step(&self.params);
+        let s = self.smoothed;
         let n_ch = self.channels.len();
         let long = self.model.needs_long_window();
         for (c, ch) in self.channels.iter_mut().enumerate() {
             self.adapter.pop_hop(c, &mut ch.hop_in);
+            ch.sanitise();
+        }
+        self.remove_hum(s.hum);
+        for ch in &mut self.channels {
             ch.analyse(long);
         }
         let link = self.params.stereo_link && n_ch > 1;
@@ -219,8 +261,7 @@ impl Engine {
             }
         }
 
-        let s = self.smoothed;
-        let floor = s.floor_gain();
+        self.speech.step(&self.vad);
         let fade = if self.fade_left > 0 {
             self.fade_left -= 1;
             Some(self.fade_left as f32 / SWAP_FADE_HOPS as f32)
@@ -229,6 +270,7 @@ impl Engine {
         };
         for c in 0..n_ch {
             let mask_ch = if link { 0 } else { c };
+            let floor = s.floor_gain(self.speech.level(c));
             self.model.bin_gains(mask_ch, floor, &mut self.bin_gains);
             let ch = &mut self.channels[c];
             if let Some(old_weight) = fade {
@@ -237,11 +279,14 @@ impl Engine {
                 }
             }
             ch.last_bin_gains.copy_from_slice(&self.bin_gains);
-            // Mix, output gain and bypass are linear, so they fold into the spectral gain: the dry
-            // path is the same STFT at unit gain, already delay-aligned.
+            // Mix, listen, output gain and bypass are linear, so they fold into the spectral gain:
+            // the dry path is the same STFT at unit gain, already delay-aligned. What is removed
+            // is the dry minus the kept part, before output gain, so kept + removed is exactly
+            // the dry.
             for g in self.bin_gains.iter_mut() {
-                let wet = (s.mix * *g + (1.0 - s.mix)) * s.output_gain;
-                *g = s.active * wet + (1.0 - s.active);
+                let kept = s.mix * *g + (1.0 - s.mix);
+                let heard = kept * s.output_gain * (1.0 - s.listen) + (1.0 - kept) * s.listen;
+                *g = s.active * heard + (1.0 - s.active);
             }
             let spec: &mut [Complex<f32>] = &mut ch.spec;
             for (x, g) in spec.iter_mut().zip(&self.bin_gains) {
@@ -252,11 +297,14 @@ impl Engine {
                 self.model.reset_channel(mask_ch);
             }
         }
+        self.restore_hum(1.0 - s.active * (1.0 - s.listen));
         let speech = self.vad.iter().fold(0.0f32, |m, &v| m.max(v));
+        // The gate silences the output, not what is removed: it steps aside while listening to
+        // the removed signal, as it does in bypass.
         self.gate.process(
             &self.params,
             speech,
-            s.active,
+            s.active * (1.0 - s.listen),
             self.channels.iter_mut().map(|ch| &mut ch.hop_out),
         );
         for (c, ch) in self.channels.iter().enumerate() {
@@ -271,6 +319,52 @@ impl Engine {
             mask: &ch0.last_bin_gains,
             speech,
             gate_gain: self.gate.gain(),
+            limit_db: s.strength_db + (s.speech_strength_db - s.strength_db) * self.speech.level(0),
         });
+    }
+
+    /// Notch hum and steady tones out of every channel's sanitised input hop, keeping what was
+    /// taken out for `restore_hum`. Asleep (no cost) while switched off and faded out.
+    fn remove_hum(&mut self, amount: f32) {
+        if amount == 0.0 && !self.hum.busy() {
+            if self.hum_awake {
+                self.hum.reset();
+                self.hum_awake = false;
+            }
+            for ch in &mut self.channels {
+                ch.hum_now.fill(0.0);
+            }
+            return;
+        }
+        self.hum_awake = true;
+        let scale = 1.0 / self.channels.len() as f32;
+        self.mono.fill(0.0);
+        for ch in &self.channels {
+            for (m, x) in self.mono.iter_mut().zip(&ch.hop_in) {
+                *m += x * scale;
+            }
+        }
+        self.hum.update(&self.mono, amount);
+        for (c, ch) in self.channels.iter_mut().enumerate() {
+            self.hum.process(c, &mut ch.hop_in, &mut ch.hum_now);
+        }
+    }
+
+    /// Add the share `back` (ramped from the last hop's) of the hum removed one hop ago, which
+    /// lines up with this hop's output, back into it: none while processing, all of it bypassed
+    /// or when listening to what is removed.
+    fn restore_hum(&mut self, back: f32) {
+        let from = self.hum_back;
+        self.hum_back = back;
+        let hop = self.grid.hop as f32;
+        for ch in &mut self.channels {
+            if ch.hum_then_live && (from > 0.0 || back > 0.0) {
+                for (i, (y, h)) in ch.hop_out.iter_mut().zip(&ch.hum_then).enumerate() {
+                    *y += (from + (back - from) * (i + 1) as f32 / hop) * h;
+                }
+            }
+            std::mem::swap(&mut ch.hum_then, &mut ch.hum_now);
+            ch.hum_then_live = ch.hum_then.iter().any(|&h| h != 0.0);
+        }
     }
 }

@@ -4,8 +4,16 @@ use super::gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineParams {
-    /// Maximum attenuation in dB (0 leaves the signal untouched).
+    /// Maximum attenuation in dB while the model hears no speech (0 leaves the signal untouched).
+    /// It is also the overall limit: nothing is ever turned down by more.
     pub strength_db: f32,
+    /// Maximum attenuation in dB while the model hears speech (capped at `strength_db`). The limit
+    /// in force moves between the two with the smoothed speech probability.
+    pub speech_strength_db: f32,
+    /// What the output carries: the processed signal, or what processing takes away.
+    pub listen: Listen,
+    /// Adaptive notches on mains hum and other steady tones (see `dsp::hum`).
+    pub hum_removal: bool,
     /// Dry/wet, 0..1.
     pub mix: f32,
     /// Output gain, linear.
@@ -25,10 +33,23 @@ pub struct EngineParams {
 
 pub const MAX_STRENGTH_DB: f32 = 100.0;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Listen {
+    /// The processed signal.
+    #[default]
+    Output,
+    /// The latency-aligned dry input minus the output before output gain: exactly what is taken
+    /// away (noise, hum). Output plus Removed (at unit output gain) is the delayed input.
+    Removed,
+}
+
 impl Default for EngineParams {
     fn default() -> Self {
         Self {
             strength_db: 100.0,
+            speech_strength_db: 100.0,
+            listen: Listen::Output,
+            hum_removal: false,
             mix: 1.0,
             output_gain: 1.0,
             stereo_link: false,
@@ -49,6 +70,12 @@ impl EngineParams {
             |x: f32, lo: f32, hi: f32, def: f32| if x.is_finite() { x.clamp(lo, hi) } else { def };
         Self {
             strength_db: fix(self.strength_db, 0.0, MAX_STRENGTH_DB, d.strength_db),
+            speech_strength_db: fix(
+                self.speech_strength_db,
+                0.0,
+                MAX_STRENGTH_DB,
+                d.speech_strength_db,
+            ),
             mix: fix(self.mix, 0.0, 1.0, d.mix),
             output_gain: fix(self.output_gain, 0.0, 16.0, d.output_gain),
             gate_threshold: fix(self.gate_threshold, 0.0, 1.0, d.gate_threshold),
@@ -69,6 +96,11 @@ impl EngineParams {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Smoothed {
     pub strength_db: f32,
+    pub speech_strength_db: f32,
+    /// 0 = output, 1 = removed.
+    pub listen: f32,
+    /// 1 = hum removal on.
+    pub hum: f32,
     pub mix: f32,
     pub output_gain: f32,
     /// 1 = processing, 0 = bypassed.
@@ -81,6 +113,12 @@ impl Smoothed {
     pub fn snapped(p: &EngineParams) -> Self {
         Self {
             strength_db: p.strength_db,
+            speech_strength_db: p.speech_strength_db.min(p.strength_db),
+            listen: match p.listen {
+                Listen::Output => 0.0,
+                Listen::Removed => 1.0,
+            },
+            hum: if p.hum_removal { 1.0 } else { 0.0 },
             mix: p.mix,
             output_gain: p.output_gain,
             active: if p.bypass { 0.0 } else { 1.0 },
@@ -96,12 +134,18 @@ impl Smoothed {
             }
         };
         go(&mut self.strength_db, t.strength_db);
+        go(&mut self.speech_strength_db, t.speech_strength_db);
+        go(&mut self.listen, t.listen);
+        go(&mut self.hum, t.hum);
         go(&mut self.mix, t.mix);
         go(&mut self.output_gain, t.output_gain);
         go(&mut self.active, t.active);
     }
 
-    pub fn floor_gain(&self) -> f32 {
-        10f32.powf(-self.strength_db / 20.0)
+    /// The attenuation limit as a gain, for a smoothed speech probability `speech` (0..1): the
+    /// pause limit in pauses, the speech limit in speech, interpolated in dB between.
+    pub fn floor_gain(&self, speech: f32) -> f32 {
+        let db = self.strength_db + (self.speech_strength_db - self.strength_db) * speech;
+        10f32.powf(-db / 20.0)
     }
 }

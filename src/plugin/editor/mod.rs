@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use super::feed::SpectrumFeed;
 use super::handoff::{Loader, UserModelStatus};
-use super::params::{DEFAULT_EDITOR_SIZE, MIN_EDITOR_SIZE, ModelChoice, QuellParams};
+use super::params::{DEFAULT_EDITOR_SIZE, ListenChoice, MIN_EDITOR_SIZE, ModelChoice, QuellParams};
 use super::telemetry::{Telemetry, USER_MODEL};
 use crate::dsp::grid::FrameGrid;
 use nice_plug::context::gui::{GuiContext, ParamSetter};
@@ -110,6 +110,10 @@ const MARKS: &[&str] = &[
     "Gate Threshold",
     "Gate Hold",
     "Retroactive Grace",
+    "Speech Strength",
+    "Hum Removal",
+    "listen-output",
+    "listen-removed",
     "load",
     "zoom",
     "model-0",
@@ -314,8 +318,12 @@ impl QuellEditor {
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new("Strength").size(20.0).strong());
             ui.label(
-                egui::RichText::new(format!("{:.0} dB max attenuation", p.strength.value()))
-                    .size(16.0),
+                egui::RichText::new(format!(
+                    "{:.0} dB max attenuation in pauses, {:.0} dB in speech",
+                    p.strength.value(),
+                    p.speech_strength.value().min(p.strength.value())
+                ))
+                .size(16.0),
             );
         });
         ui.scope(|ui| {
@@ -328,6 +336,26 @@ impl QuellEditor {
             .num_columns(4)
             .spacing([12.0, 6.0])
             .show(ui, |ui| {
+                ui.label("Speech strength");
+                slider(ui, setter, &p.speech_strength, 200.0);
+                ui.label("Listen");
+                ui.horizontal(|ui| {
+                    let now = p.listen.value();
+                    for (choice, label, name) in [
+                        (ListenChoice::Output, "Output", "listen-output"),
+                        (ListenChoice::Removed, "Removed", "listen-removed"),
+                    ] {
+                        let r = ui
+                            .selectable_label(now == choice, label)
+                            .on_hover_text("Removed plays what Quell takes away");
+                        mark(ui, name, &r);
+                        if r.clicked() && now != choice {
+                            set(setter, &p.listen, choice);
+                        }
+                    }
+                    toggle(ui, setter, &p.hum_removal, "Hum removal");
+                });
+                ui.end_row();
                 ui.label("Mix");
                 slider(ui, setter, &p.mix, 200.0);
                 ui.label("Output gain");
@@ -433,6 +461,9 @@ impl QuellEditor {
         trace.tick(|| {
             serde_json::json!({
                 "strength": p.strength.value(),
+                "speech_strength": p.speech_strength.value(),
+                "listen": format!("{:?}", p.listen.value()),
+                "hum": p.hum_removal.value(),
                 "mix": p.mix.value(),
                 "gain_db": p.output_gain.value(),
                 "model": format!("{:?}", p.model.value()),
