@@ -9,7 +9,7 @@ use crate::encode::{self, Container, Encoder};
 use crate::pipeline;
 use crate::progress;
 use quell_core::dsp::grid::FrameGrid;
-use quell_core::engine::EngineParams;
+use quell_core::engine::{EngineParams, Listen};
 use quell_core::model::{ModelWeights, bundled};
 
 /// More channels than any real recording; refusing more keeps a corrupt header from costing gigabytes
@@ -38,8 +38,18 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let model = args
         .value("--model", None)?
         .unwrap_or_else(|| bundled::default_model().name.to_string());
+    let strength_db = args.parsed("--strength", 100.0)?;
+    let listen = match args.value("--listen", None)?.as_deref() {
+        None | Some("output") => Listen::Output,
+        Some("removed") => Listen::Removed,
+        Some(other) => return Err(format!("--listen: '{other}' is neither output nor removed")),
+    };
     let params = EngineParams {
-        strength_db: args.parsed("--strength", 100.0)?,
+        strength_db,
+        // Unless given, words get the same limit as pauses.
+        speech_strength_db: args.parsed("--speech-strength", strength_db)?,
+        listen,
+        hum_removal: args.switch("--hum"),
         mix: args.parsed("--mix", 1.0)?,
         output_gain: 10f32.powf(args.parsed::<f32>("--gain", 0.0)? / 20.0),
         stereo_link: args.switch("--stereo-link"),

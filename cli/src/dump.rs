@@ -53,7 +53,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let teacher = args.value("--teacher", None)?.map(PathBuf::from);
     let teacher_mix: f32 = args.parsed("--teacher-mix", 1.0)?;
     if !(0.0..=1.0).contains(&teacher_mix) {
-        return Err("--teacher-mix must be between 0 (oracle targets) and 1 (teacher targets)".into());
+        return Err(
+            "--teacher-mix must be between 0 (oracle targets) and 1 (teacher targets)".into(),
+        );
     }
     let quiet = args.switch("--quiet");
     args.positionals()?;

@@ -20,8 +20,8 @@ const USAGE: &str = "\
 quell: real-time GRU voice noise suppressor
 
 USAGE:
-  quell denoise IN -o OUT [--model NAME|PATH] [--strength DB] [--mix X] [--gain DB]
-                [--stereo-link] [--quiet]
+  quell denoise IN -o OUT [--model NAME|PATH] [--strength DB] [--speech-strength DB]
+                [--mix X] [--gain DB] [--stereo-link] [--hum] [--listen output|removed] [--quiet]
   quell denoise FILES_OR_DIRS... --out-dir DIR [--jobs N] [options as above]
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
@@ -35,7 +35,10 @@ input. OUT is FLAC if it ends in .flac, else WAV; -o - writes WAV to standard ou
 the input's rate and channels and is aligned with it sample for sample; a WAV or FLAC input keeps its
 sample format (FLAC at most 24-bit), lossy input becomes 32-bit float WAV or 24-bit FLAC. Output
 appears only once complete (a temporary file beside it is renamed). --strength is the maximum
-attenuation in dB (0 = untouched, default 100), --mix the dry/wet ratio (default 1).
+attenuation in dB (0 = untouched, default 100); --speech-strength the limit while the model hears
+speech (default: the same as --strength; never above it), --mix the dry/wet ratio (default 1), --hum
+removes mains hum and other steady tones, --listen removed writes what Quell takes away instead of
+the result (before --gain).
 --out-dir: every file (folders are searched recursively for .wav .flac .ogg .oga .mp3 .m4a .aac
 .mp4) is denoised on --jobs threads (default: all cores) into DIR under its own name (relative path
 for folder arguments; WAV/FLAC keep their extension, other formats become .wav). The run is refused

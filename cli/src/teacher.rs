@@ -20,7 +20,11 @@ fn output_path(dir: &Path, index: u64) -> PathBuf {
 /// teacher's delay against the clean speech by cross-correlation.
 pub fn write_mix(dir: &Path, index: u64, noisy: &[f32], clean: &[f32]) -> Result<(), String> {
     let spec = wav::float_spec(RATE as u32, 1);
-    wav::write(&dir.join(format!("{index:08}.clean.wav")), spec, &[clean.to_vec()])?;
+    wav::write(
+        &dir.join(format!("{index:08}.clean.wav")),
+        spec,
+        &[clean.to_vec()],
+    )?;
     wav::write(&mix_path(dir, index), spec, &[noisy.to_vec()])
 }
 
@@ -72,7 +76,10 @@ mod tests {
         std::fs::copy(mix_path(&dir, 7), output_path(&dir, 7)).unwrap();
         assert_eq!(read_output(&dir, 7, 480).unwrap().len(), 480);
         let e = read_output(&dir, 7, 960).unwrap_err();
-        assert!(e.contains("00000007.teacher.wav") && e.contains("960"), "{e}");
+        assert!(
+            e.contains("00000007.teacher.wav") && e.contains("960"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

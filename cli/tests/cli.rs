@@ -182,3 +182,81 @@ fn models_lists_the_bundled_models() {
         "{s}"
     );
 }
+
+/// `--listen removed` writes exactly what the default run takes away: the two add up to the input
+/// (float WAVs, so no rounding), and `--hum` takes a steady mains hum out of speech-free noise.
+#[test]
+fn listen_removed_and_hum_options_do_what_they_say() {
+    let rate = 48_000u32;
+    let n = 4 * rate as usize;
+    let x: Vec<f32> = common::noise(n, 7, 0.05)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let t = i as f32 / rate as f32;
+            v + 0.03 * (std::f32::consts::TAU * 50.0 * t).sin()
+                + 0.01 * (std::f32::consts::TAU * 150.0 * t).sin()
+        })
+        .collect();
+    let inp = tmp("listen_in.wav");
+    write(&inp, quell::wav::float_spec(rate, 1), &[x.clone()]);
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp(name);
+        let mut args = vec![
+            "denoise",
+            inp.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let (ok, err) = quell(&args);
+        assert!(ok, "{extra:?}: {err}");
+        quell::wav::read(&out).unwrap().channels.remove(0)
+    };
+    let (out, removed) = (
+        run("listen_out.wav", &["--strength", "20"]),
+        run(
+            "listen_removed.wav",
+            &["--strength", "20", "--listen", "removed"],
+        ),
+    );
+    let worst = x
+        .iter()
+        .zip(out.iter().zip(&removed))
+        .map(|(a, (o, r))| (a - o - r).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst < 1e-5,
+        "output + removed differs from the input by {worst}"
+    );
+    let removed_rms = (removed.iter().map(|v| v * v).sum::<f32>() / n as f32).sqrt();
+    assert!(removed_rms > 0.01, "nothing was removed ({removed_rms})");
+
+    // Hum energy in the last second, with and without --hum (strength 0: only the remover acts).
+    let hum_power = |y: &[f32]| {
+        let tail = &y[3 * rate as usize..];
+        let (mut re, mut im) = (0.0f64, 0.0f64);
+        for (i, v) in tail.iter().enumerate() {
+            let ph = std::f64::consts::TAU * 50.0 * i as f64 / rate as f64;
+            re += *v as f64 * ph.cos();
+            im += *v as f64 * ph.sin();
+        }
+        re * re + im * im
+    };
+    let plain = run("hum_off.wav", &["--strength", "0"]);
+    let notched = run("hum_on.wav", &["--strength", "0", "--hum"]);
+    let db = 10.0 * (hum_power(&plain) / hum_power(&notched)).log10();
+    assert!(
+        db > 20.0,
+        "--hum took the 50 Hz hum down by only {db:.1} dB"
+    );
+    let (ok, err) = quell(&[
+        "denoise",
+        inp.to_str().unwrap(),
+        "-o",
+        tmp("x.wav").to_str().unwrap(),
+        "--listen",
+        "both",
+    ]);
+    assert!(!ok && err.contains("--listen"), "{err}");
+}
