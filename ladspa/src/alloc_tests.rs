@@ -100,19 +100,39 @@ fn drive(index: c_ulong) {
             controls[Control::Model as usize] = (k % 3) as f32;
             controls[Control::Strength as usize] = 10.0 * k as f32;
             controls[Control::Link as usize] = (k % 2) as f32;
+            controls[Control::SpeechStrength as usize] = 100.0 - 20.0 * k as f32;
+            controls[Control::Listen as usize] = ((k / 2) % 2) as f32;
+            controls[Control::Hum as usize] = ((k + 1) % 2) as f32;
             left[7] = if k == 2 { f32::NAN } else { 0.1 };
             run(h, *block as c_ulong);
         }
         controls[Control::Mix as usize] = f32::NAN;
         controls[Control::Hold as usize] = f32::INFINITY;
+        controls[Control::SpeechStrength as usize] = f32::NAN;
+        controls[Control::Listen as usize] = f32::NAN;
+        controls[Control::Hum as usize] = 1.0;
         run(h, 4096);
         d.deactivate.unwrap()(h);
         d.activate.unwrap()(h);
         run(h, 512);
+        // Two seconds of 50 Hz hum with Hum removal on: the detector finds it and the notches run.
+        controls[Control::Listen as usize] = 0.0;
+        for b in 0..24 {
+            for (i, v) in left.iter_mut().enumerate() {
+                let t = (b * 4096 + i) as f32 / 48_000.0;
+                *v = 0.1 * (std::f32::consts::TAU * 50.0 * t).sin();
+            }
+            run(h, 4096);
+        }
     });
+    let tones = unsafe { &*h.cast::<crate::instance::Instance>() }.hum_tones();
     unsafe { d.cleanup.unwrap()(h) };
     assert_eq!(n, 0, "run/activate allocated or freed {n} times");
     assert!(latency > 0.0);
+    assert!(
+        tones > 0,
+        "the hum remover found no tone: its path did not run"
+    );
 }
 
 #[test]

@@ -147,6 +147,12 @@ impl Instance {
         }
     }
 
+    /// Tones the hum remover is notching now (for the allocation test).
+    #[cfg(test)]
+    pub(crate) fn hum_tones(&self) -> usize {
+        self.engine.hum_tones().count()
+    }
+
     fn run(&mut self, n: usize) {
         self.apply_controls();
         let ch = self.channels;

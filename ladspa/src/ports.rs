@@ -4,6 +4,7 @@
 use std::ffi::{CStr, c_int};
 
 use quell_core::EngineParams;
+use quell_core::engine::Listen;
 use quell_core::model::bundled::BUNDLED;
 
 use crate::abi::*;
@@ -20,12 +21,18 @@ pub enum Control {
     Threshold,
     Hold,
     Grace,
+    /// Attenuation limit while the model hears speech (the engine caps it at Strength).
+    SpeechStrength,
+    /// Toggle: 0 plays the output, 1 what processing takes away.
+    Listen,
+    /// Toggle: adaptive notches on mains hum and steady tones.
+    Hum,
     /// Output: the delay in samples, read by hosts that compensate it.
     Latency,
 }
 
 impl Control {
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 13;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +161,31 @@ const GRACE: PortSpec = control(
     120.0,
     30.0,
 );
+// Speech strength's default is Strength's (100 dB, the range's maximum).
+const SPEECH_STRENGTH: PortSpec = control(
+    c"Speech strength (dB)",
+    Control::SpeechStrength,
+    BOUNDED | HINT_DEFAULT_MAXIMUM,
+    0.0,
+    quell_core::engine::MAX_STRENGTH_DB,
+    quell_core::engine::MAX_STRENGTH_DB,
+);
+const LISTEN: PortSpec = control(
+    c"Listen removed",
+    Control::Listen,
+    HINT_TOGGLED | HINT_DEFAULT_0,
+    0.0,
+    1.0,
+    0.0,
+);
+const HUM: PortSpec = control(
+    c"Hum removal",
+    Control::Hum,
+    HINT_TOGGLED | HINT_DEFAULT_0,
+    0.0,
+    1.0,
+    0.0,
+);
 const LATENCY: PortSpec = PortSpec {
     name: c"latency",
     slot: Slot::Control(Control::Latency),
@@ -163,7 +195,9 @@ const LATENCY: PortSpec = PortSpec {
     default: 0.0,
 };
 
-pub static MONO: [PortSpec; 11] = [
+// Layout: audio ports, the controls in the order they were added (so a host that stores values by
+// port index keeps the older ones), then the `latency` output last.
+pub static MONO: [PortSpec; 14] = [
     audio(c"Input", Slot::Input(0)),
     audio(c"Output", Slot::Output(0)),
     STRENGTH,
@@ -174,10 +208,13 @@ pub static MONO: [PortSpec; 11] = [
     THRESHOLD,
     HOLD,
     GRACE,
+    SPEECH_STRENGTH,
+    LISTEN,
+    HUM,
     LATENCY,
 ];
 
-pub static STEREO: [PortSpec; 14] = [
+pub static STEREO: [PortSpec; 17] = [
     audio(c"Input L", Slot::Input(0)),
     audio(c"Input R", Slot::Input(1)),
     audio(c"Output L", Slot::Output(0)),
@@ -191,6 +228,9 @@ pub static STEREO: [PortSpec; 14] = [
     THRESHOLD,
     HOLD,
     GRACE,
+    SPEECH_STRENGTH,
+    LISTEN,
+    HUM,
     LATENCY,
 ];
 
@@ -238,6 +278,9 @@ fn spec(c: Control) -> &'static PortSpec {
         Control::Threshold => &THRESHOLD,
         Control::Hold => &HOLD,
         Control::Grace => &GRACE,
+        Control::SpeechStrength => &SPEECH_STRENGTH,
+        Control::Listen => &LISTEN,
+        Control::Hum => &HUM,
         Control::Latency => &LATENCY,
     }
 }
@@ -256,6 +299,13 @@ fn toggle(raw: &RawControls, c: Control) -> bool {
 pub fn engine_params(raw: &RawControls) -> EngineParams {
     EngineParams {
         strength_db: value(raw, Control::Strength),
+        speech_strength_db: value(raw, Control::SpeechStrength),
+        listen: if toggle(raw, Control::Listen) {
+            Listen::Removed
+        } else {
+            Listen::Output
+        },
+        hum_removal: toggle(raw, Control::Hum),
         mix: value(raw, Control::Mix) / 100.0,
         output_gain: 10f32.powf(value(raw, Control::Gain) / 20.0),
         stereo_link: toggle(raw, Control::Link),
@@ -348,10 +398,24 @@ mod tests {
         raw[Control::Mix as usize] = -5.0;
         raw[Control::Gain as usize] = f32::INFINITY;
         raw[Control::Hold as usize] = 1e12;
+        raw[Control::SpeechStrength as usize] = -3.0;
+        raw[Control::Listen as usize] = f32::INFINITY;
+        raw[Control::Hum as usize] = 1e30;
         assert_eq!(model_index(&raw), BUNDLED.len() - 1);
         let p = engine_params(&raw);
         assert_eq!(p.mix, 0.0);
         assert_eq!(p.output_gain, 1.0);
         assert_eq!(p.gate_hold_ms, quell_core::engine::MAX_HOLD_MS);
+        assert_eq!(p.speech_strength_db, 0.0);
+        // Inf is not a value: the default (off), like NaN.
+        assert_eq!(p.listen, Listen::Output);
+        assert!(p.hum_removal);
+        raw[Control::SpeechStrength as usize] = 1e9;
+        raw[Control::Listen as usize] = 0.5;
+        raw[Control::Hum as usize] = -1.0;
+        let p = engine_params(&raw);
+        assert_eq!(p.speech_strength_db, quell_core::engine::MAX_STRENGTH_DB);
+        assert_eq!(p.listen, Listen::Removed);
+        assert!(!p.hum_removal);
     }
 }

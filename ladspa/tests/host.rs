@@ -1,7 +1,8 @@
 //! Loads the built `libquell_ladspa.so` the way a LADSPA host does (dlopen, `ladspa_descriptor`,
 //! the C callbacks) and checks what a host would see: descriptors and ports, exact latency, noise
-//! reduction, model switching, recovery from NaN input, clamping of absurd control values, and
-//! identical results in place and out of place.
+//! reduction, model switching, recovery from NaN input, clamping of absurd control values,
+//! identical results in place and out of place, and the Speech strength, Listen removed and Hum
+//! removal ports.
 
 use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
 use std::path::PathBuf;
@@ -332,7 +333,32 @@ fn descriptors_and_ports_are_what_hosts_expect() {
             ("Gate threshold (%)", 0.0, 100.0, 50.0),
             ("Gate hold (ms)", 20.0, 2000.0, 200.0),
             ("Retroactive grace (ms)", 0.0, 120.0, 30.0),
+            ("Speech strength (dB)", 0.0, 100.0, 100.0),
+            ("Listen removed", 0.0, 1.0, 0.0),
+            ("Hum removal", 0.0, 1.0, 0.0),
         ];
+        for name in ["Stereo link", "VAD gate", "Listen removed", "Hum removal"] {
+            if let Some(p) = ports.iter().find(|p| p.name == name) {
+                assert_eq!(p.hint.hint & 0x4, 0x4, "{name} is a toggle");
+            }
+        }
+        // Audio first, then the controls, the `latency` output last; the newer controls come after
+        // the older ones, so hosts that store values by port index keep theirs.
+        let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+        let first_control = if stereo { 4 } else { 2 };
+        assert!(names[first_control].starts_with("Strength"));
+        let tail = &names[names.len() - 5..];
+        assert_eq!(
+            tail,
+            [
+                "Retroactive grace (ms)",
+                "Speech strength (dB)",
+                "Listen removed",
+                "Hum removal",
+                "latency"
+            ]
+        );
+        assert_eq!(ports.len(), if stereo { 17 } else { 14 });
         for (name, lo, hi, def) in expect {
             let p = ports.iter().find(|p| p.name.starts_with(name)).unwrap();
             assert_eq!(p.kind, PORT_INPUT | PORT_CONTROL, "{name}");
@@ -485,6 +511,9 @@ fn absurd_controls_are_clamped() {
         ("Gate threshold", -5.0, 0.0),
         ("Gate hold", f32::NEG_INFINITY, 200.0),
         ("Retroactive grace", 1e9, 120.0),
+        ("Speech strength", -40.0, 0.0),
+        ("Listen removed", f32::NAN, 0.0),
+        ("Hum removal", 1e30, 1.0),
     ] {
         absurd.set(name, bad);
         sane.set(name, good);
@@ -605,4 +634,219 @@ fn stereo_outputs_sharing_one_buffer_are_survived() {
         d.cleanup.unwrap()(h);
     }
     assert!(shared.iter().all(|v| v.is_finite()));
+}
+
+/// `x` delayed by `lag` samples (zeros first), cut to its length.
+fn delayed(x: &[f32], lag: usize) -> Vec<f32> {
+    let mut d = vec![0.0; x.len()];
+    d[lag..].copy_from_slice(&x[..x.len() - lag]);
+    d
+}
+
+/// Noise with a 50 Hz hum and its third harmonic.
+fn hummy_noise(n: usize, rate: usize, seed: u64) -> Vec<f32> {
+    noise(n, seed, 0.05)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let t = i as f32 / rate as f32;
+            v + 0.03 * (std::f32::consts::TAU * 50.0 * t).sin()
+                + 0.01 * (std::f32::consts::TAU * 150.0 * t).sin()
+        })
+        .collect()
+}
+
+/// With Listen removed on, the plugin outputs exactly what the same settings take away with it off:
+/// the two add up to the input delayed by `latency`, sample for sample, mono and stereo, with Hum
+/// removal off and on.
+#[test]
+fn listen_removed_plus_output_is_the_delayed_input() {
+    let lib = load();
+    for (d, rate, strength, hum) in [
+        (lib.descriptors[0], 48_000, 100.0, 0.0),
+        (lib.descriptors[0], 48_000, 20.0, 1.0),
+        (lib.descriptors[1], 44_100, 100.0, 1.0),
+    ] {
+        let run = |listen: f32| {
+            let mut i = Instance::new(d, rate, false);
+            i.set("Strength", strength);
+            i.set("Hum removal", hum);
+            i.set("Listen removed", listen);
+            let channels = i.inputs.len();
+            let x: Vec<Vec<f32>> = (0..channels)
+                .map(|c| hummy_noise(rate * 2, rate, 20 + c as u64))
+                .collect();
+            let out = i.process(&x, ODD_BLOCKS);
+            (x, out, i.latency() as usize)
+        };
+        let (x, out, lag) = run(0.0);
+        let (_, removed, lag_removed) = run(1.0);
+        assert_eq!(lag, lag_removed);
+        for ((x, o), r) in x.iter().zip(&out).zip(&removed) {
+            let want = delayed(x, lag);
+            let worst = want
+                .iter()
+                .zip(o.iter().zip(r))
+                .map(|(w, (o, r))| (w - o - r).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst < 1e-5,
+                "{rate} Hz, strength {strength}, hum {hum}: output + removed is off by {worst}"
+            );
+            let (ro, rr) = (rms(&o[rate..]), rms(&r[rate..]));
+            eprintln!(
+                "{rate} Hz, strength {strength}, hum {hum}: output {ro:.4}, removed {rr:.4} rms"
+            );
+            assert!(rr > 0.01, "nothing was removed ({rr})");
+        }
+    }
+}
+
+/// Power of the `hz` component of `y` (a single DFT bin, exact for whole periods).
+fn tone_power(y: &[f32], hz: f64, rate: usize) -> f64 {
+    let (mut re, mut im) = (0.0f64, 0.0f64);
+    for (i, v) in y.iter().enumerate() {
+        let ph = std::f64::consts::TAU * hz * i as f64 / rate as f64;
+        re += *v as f64 * ph.cos();
+        im += *v as f64 * ph.sin();
+    }
+    re * re + im * im
+}
+
+/// At Strength 0 only the hum remover acts: with the port on, a steady 50 Hz hum and its third
+/// harmonic in noise are down by at least 20 dB after 3 s; with it off they pass untouched.
+#[test]
+fn hum_removal_port_takes_mains_hum_down() {
+    let lib = load();
+    for d in &lib.descriptors {
+        let rate = 48_000;
+        let run = |hum: f32| {
+            let mut i = Instance::new(d, rate, true);
+            i.set("Strength", 0.0);
+            i.set("Hum removal", hum);
+            let channels = i.inputs.len();
+            let x = vec![hummy_noise(rate * 4, rate, 30); channels];
+            let out = i.process(&x, ODD_BLOCKS);
+            assert!(all_finite(&out));
+            out
+        };
+        let (plain, notched) = (run(0.0), run(1.0));
+        for (p, q) in plain.iter().zip(&notched) {
+            // The last second: 50 whole periods of 50 Hz.
+            let tail = 3 * rate..4 * rate;
+            for hz in [50.0, 150.0] {
+                let down = 10.0
+                    * (tone_power(&p[tail.clone()], hz, rate)
+                        / tone_power(&q[tail.clone()], hz, rate))
+                    .log10();
+                eprintln!("{hz} Hz down {down:.1} dB");
+                assert!(down > 20.0, "{hz} Hz taken down by only {down:.1} dB");
+            }
+            // The noise around it stays (the notches are narrow).
+            let broad = db(rms(&q[tail.clone()]) / rms(&p[tail.clone()]));
+            assert!(broad > -3.0, "hum removal took {broad:.1} dB of everything");
+        }
+    }
+}
+
+/// espeak-ng speech (installed by scripts/test.sh), resampled to 48 kHz, peak 0.3.
+fn speech() -> Vec<f32> {
+    let path = std::env::temp_dir().join(format!("quell-ladspa-speech-{}.wav", std::process::id()));
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&path)
+        .arg("The quick brown fox jumps over the lazy dog. Noise suppression keeps the voice.")
+        .status()
+        .expect("espeak-ng is needed for this test (scripts/test.sh installs it)");
+    assert!(status.success());
+    let a = quell_core::wav::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let src = &a.channels[0];
+    let ratio = a.sample_rate as f32 / 48_000.0;
+    let n = (src.len() as f32 / ratio) as usize;
+    let peak = src.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-9);
+    (0..n)
+        .map(|i| {
+            let p = i as f32 * ratio;
+            let j = p as usize;
+            let f = p - j as f32;
+            let b = src.get(j + 1).copied().unwrap_or(0.0);
+            (src[j] * (1.0 - f) + b * f) * 0.3 / peak
+        })
+        .collect()
+}
+
+/// Speech strength 0 with Strength 100: noise alone is still taken down, but while the model hears
+/// speech nothing is, so the output there stays close to the (delayed) input; at the default (100)
+/// it does not. NaN on the port is the default, and the engine caps it at Strength.
+#[test]
+fn speech_strength_port_limits_attenuation_in_speech() {
+    let lib = load();
+    let d = lib.descriptors[0];
+    let rate = 48_000;
+    let s = speech();
+    let lead = rate;
+    let mut x = noise(lead + s.len(), 40, 1.0);
+    let g = rms(&s) / rms(&x) / 10f32.powf(5.0 / 20.0);
+    for (k, v) in x.iter_mut().enumerate() {
+        *v = *v * g + if k >= lead { s[k - lead] } else { 0.0 };
+    }
+    let run = |strength: f32, speech: f32| {
+        let mut i = Instance::new(d, rate, false);
+        i.set("Strength", strength);
+        i.set("Speech strength", speech);
+        let out = i.process(std::slice::from_ref(&x), ODD_BLOCKS).remove(0);
+        assert!(out.iter().all(|v| v.is_finite()));
+        (out, i.latency() as usize)
+    };
+    let (full, lag) = run(100.0, 100.0);
+    let (open, _) = run(100.0, 0.0);
+    let want = delayed(&x, lag);
+    // Where the sentence is loud (10 ms hops louder than its mean): how far the output is from
+    // the input there. At the default the noise under the speech is taken out; with speech
+    // strength 0 hardly anything is.
+    let hop = rate / 100;
+    let loud: Vec<usize> = (0..s.len() / hop)
+        .filter(|&h| rms(&s[h * hop..(h + 1) * hop]) > rms(&s))
+        .map(|h| lead + lag + h * hop)
+        .collect();
+    assert!(loud.len() > 50, "{} loud hops", loud.len());
+    let residual = |y: &[f32]| {
+        let e: Vec<f32> = loud
+            .iter()
+            .flat_map(|&k| (k..k + hop).map(|i| y[i] - want[i]))
+            .collect();
+        rms(&e)
+    };
+    let (r_full, r_open) = (residual(&full), residual(&open));
+    let noise_part = lead / 2..lead;
+    let (n_in, n_full, n_open) = (
+        rms(&want[noise_part.clone()]),
+        rms(&full[noise_part.clone()]),
+        rms(&open[noise_part.clone()]),
+    );
+    eprintln!(
+        "loud speech, output - input: {r_full:.4} (speech strength 100), {r_open:.4} (0); noise \
+         alone reduced {:.1} / {:.1} dB",
+        db(n_in / n_full),
+        db(n_in / n_open)
+    );
+    assert!(
+        db(r_full / r_open) > 8.0,
+        "speech strength 0 changed little in speech: residual {r_open} vs {r_full}"
+    );
+    assert!(db(n_in / n_open) > 15.0, "noise alone no longer reduced");
+
+    // NaN is the default (100 dB); Strength 0 caps any speech strength (the input passes).
+    let (nan, _) = run(100.0, f32::NAN);
+    assert_eq!(nan, full);
+    let (capped, _) = run(0.0, 100.0);
+    let (zero, _) = run(0.0, 0.0);
+    assert_eq!(capped, zero);
+    let worst = capped
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "strength 0 is not a pass-through: {worst}");
 }
