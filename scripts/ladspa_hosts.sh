@@ -48,8 +48,9 @@ cleanup() {
 }
 trap cleanup EXIT
 CHECK="python3 $ROOT/scripts/ladspa_check.py"
-# Control values in port order: strength, mix, gain, model, gate, threshold, hold, grace.
-DEFAULTS=(100 100 0 0 0 50 200 30)
+# Control values in port order: strength, mix, gain, model, gate, threshold, hold, grace,
+# speech strength, listen removed, hum removal.
+DEFAULTS=(100 100 0 0 0 50 200 30 100 0 0)
 
 echo "== analyseplugin"
 analyseplugin "$SO" > "$WORK/analyse.txt"
@@ -125,6 +126,12 @@ record_through_pipewire() {
   wait $rec || true
 }
 
+# Every control of the shipped config reached the plugin (filter-chain only warns on a bad name).
+pw-cli enum-params quell_test_in Props > "$WORK/props.txt"
+for name in "Strength (dB)" "Speech strength (dB)" "Listen removed" "Hum removal"; do
+  grep -qF "\"quell:$name\"" "$WORK/props.txt" \
+    || { grep -F '"quell:' "$WORK/props.txt"; echo "FAIL: filter-chain has no control \"quell:$name\""; exit 1; }
+done
 record_through_pipewire "$WORK/pipewire_out.wav"
 $CHECK denoise "$WORK/noisy.wav" "$WORK/pipewire_out.wav" $MIN_DB
 
