@@ -98,7 +98,10 @@ PIDS+=($!)
 
 ready=0
 for _ in $(seq 1 100); do
-  if pw-link -i 2>/dev/null | grep -q '^quell_test_in:' && pw-link -o 2>/dev/null | grep -q '^quell_mic:'; then
+  # Captured first: under pipefail, grep -q closing the pipe early could fail the check.
+  pw-link -i >"$WORK/links_in.txt" 2>/dev/null || true
+  pw-link -o >"$WORK/links_out.txt" 2>/dev/null || true
+  if grep -q '^quell_test_in:' "$WORK/links_in.txt" && grep -q '^quell_mic:' "$WORK/links_out.txt"; then
     ready=1
     break
   fi
@@ -137,7 +140,8 @@ $CHECK denoise "$WORK/noisy.wav" "$WORK/pipewire_out.wav" $MIN_DB
 
 echo "== PipeWire: Strength to 12 dB with pw-cli, live"
 pw-cli set-param quell_test_in Props '{ params = [ "quell:Strength (dB)" 12.0 ] }' >/dev/null
-pw-cli enum-params quell_test_in Props | grep -A1 '"quell:Strength (dB)"' | grep -q 'Float 12.0' \
+pw-cli enum-params quell_test_in Props > "$WORK/props12.txt"
+grep -A1 '"quell:Strength (dB)"' "$WORK/props12.txt" | grep -q 'Float 12.0' \
   || { echo "FAIL: Strength did not change"; exit 1; }
 record_through_pipewire "$WORK/pipewire_out12.wav"
 $CHECK denoise "$WORK/noisy.wav" "$WORK/pipewire_out12.wav" 10 max=14
