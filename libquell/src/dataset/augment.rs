@@ -60,7 +60,7 @@ pub fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
 /// interpolation. Speech at 48 kHz has next to nothing above 20 kHz, so no anti-alias filter is needed
 /// for the factors used (≤ 1.15).
 pub fn change_speed(x: &[f32], factor: f32) -> Vec<f32> {
-    if x.is_empty() || !(factor > 0.0) {
+    if x.is_empty() || factor.is_nan() || factor <= 0.0 {
         return x.to_vec();
     }
     let at = |i: isize| x[i.clamp(0, x.len() as isize - 1) as usize];

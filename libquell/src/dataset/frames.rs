@@ -130,7 +130,11 @@ pub fn compute_with_spectra(
         out.vad.push(vad);
         if spectra {
             // The same "don't care" rule as the band targets below, per bin.
-            let from = if vad != 0.0 { speech_bin.min(cut_bin) } else { cut_bin };
+            let from = if vad != 0.0 {
+                speech_bin.min(cut_bin)
+            } else {
+                cut_bin
+            };
             out.clean_spec[t * bins + from..(t + 1) * bins].fill(-1.0);
         }
         for b in 0..nb {

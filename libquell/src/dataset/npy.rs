@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(w.finish().unwrap(), 2);
         let b = std::fs::read(&p).unwrap();
         let header = String::from_utf8_lossy(&b[10..HEADER_LEN]);
-        assert!(header.contains("'descr': '<f2'") && header.contains("(2, 3)"), "{header}");
+        assert!(
+            header.contains("'descr': '<f2'") && header.contains("(2, 3)"),
+            "{header}"
+        );
         let vals: Vec<f32> = b[HEADER_LEN..]
             .chunks_exact(2)
             .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())

@@ -170,7 +170,9 @@ mod tests {
         let grid = FrameGrid::for_rate(48_000.0).unwrap();
         let map = BandMap::new(&erb_band_edges(DEFAULT_BANDS), &grid);
         let nb = map.n_bands();
-        let gains: Vec<f32> = (0..nb).map(|b| ((b * 7 % 11) as f32 / 10.0).sqrt()).collect();
+        let gains: Vec<f32> = (0..nb)
+            .map(|b| ((b * 7 % 11) as f32 / 10.0).sqrt())
+            .collect();
         let mut want = vec![0.0; grid.bins()];
         map.interpolate(&gains, &mut want);
         let m = map.interpolation_matrix();
