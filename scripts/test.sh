@@ -23,6 +23,11 @@ fi
 echo "== build and bundle (debug, allocation checks on)"
 cargo build --lib --bins $FEATURES
 cargo xtask bundle quell $FEATURES
+# Without the standalone feature there is no standalone app to bundle; the `quell` CLI must not pose
+# as one (nice-plug's bundler takes any binary named like the package).
+if [ -e target/bundled/Quell ]; then
+  echo "FAIL: target/bundled/Quell exists without the standalone feature"; exit 1
+fi
 
 echo "== cargo tests"
 cargo test --workspace $FEATURES
