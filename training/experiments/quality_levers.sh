@@ -2,7 +2,7 @@
 # The quality issue's lever ablation: fine-tunes of the shipped standard model on the same data, the
 # same step budget and the same seed, with one lever on or off at a time. Each run is resumable
 # (train.py --resume) and skipped when its last.pt already holds the full budget.
-#   ARMS="base speech spec both teacher_oracle teacher blend"  STEPS=800
+#   ARMS="base speech spec both teacher_oracle teacher blend tiny_speech hq_speech"  STEPS=800
 # Needs: release quell, training/data/dumps/{train_w,dev_v2} (and teach_* for the teacher arms), see
 # training/README.md "Quality levers". Evaluate with training/experiments/eval_levers.sh.
 set -euo pipefail
@@ -10,14 +10,18 @@ cd "$(dirname "$0")/../.."
 PY=training/.venv/bin/python
 D=training/data/dumps
 STEPS=${STEPS:-800}
+# Where the models to fine-tune come from: models/ held the shipped models of 5b548be when the ablation
+# ran; the recipe (training/recipes/shipped_models.sh) points BASE at its own re-exports of them.
+BASE=${BASE:-models}
 ARMS=${ARMS:-base speech spec both}
-run() { # name data-dir [train.py options]
-    local name=$1 data=$2; shift 2
-    nice -n 8 $PY training/train.py --data "$D/$data" --val "$D/dev_v2" --out "training/runs/lever_$name" \
-        --init models/standard.safetensors --dense 128 --hidden 128 --layers 2 --batch 32 --seq 400 \
-        --steps "$STEPS" --lr 3e-4 --warmup 50 --seed 6 --dropout 0.1 --over-suppress 0.0 --keep \
-        --val-minutes 4 --resume "$@"
+fit() { # name model data-dir val-dir dense hidden layers [train.py options]: fine-tune a shipped model
+    local name=$1 model=$2 data=$3 val=$4 dense=$5 hidden=$6 layers=$7; shift 7
+    nice -n 8 $PY training/train.py --data "$D/$data" --val "$D/$val" --out "training/runs/lever_$name" \
+        --init "$BASE/$model.safetensors" --dense "$dense" --hidden "$hidden" --layers "$layers" \
+        --batch 32 --seq 400 --steps "$STEPS" --lr 3e-4 --warmup 50 --seed 6 --dropout 0.1 \
+        --over-suppress 0.0 --keep --val-minutes 4 --resume "$@"
 }
+run() { fit "$1" standard "$2" dev_v2 128 128 2 "${@:3}"; }
 for arm in $ARMS; do
     case $arm in
         base)           run base train_w ;;
@@ -27,6 +31,9 @@ for arm in $ARMS; do
         teacher_oracle) run teacher_oracle teach_oracle ;;
         teacher)        run teacher teach_teacher ;;
         blend)          run blend teach_blend ;;
+        # The speech-weighted loss on the other two shipped models (tiny reads feature version 1).
+        tiny_speech)    fit tiny_speech tiny train_w1 dev_v1 64 64 1 --speech-weight 5 ;;
+        hq_speech)      fit hq_speech hq train_w dev_v2 256 256 2 --speech-weight 5 ;;
         *) echo "unknown arm $arm" >&2; exit 2 ;;
     esac
 done

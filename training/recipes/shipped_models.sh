@@ -4,7 +4,10 @@
 #   bash training/setup_venv.sh && bash training/data/prepare.sh
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
 # on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
-#   STEP=dumps|standard|hq|finetune|export   (default: all, in that order)
+#   STEP=dumps|standard|hq|finetune|tiny|speech|export   (default: all, in that order)
+# The last stage ("speech", quality issue round two) fine-tunes all three with the speech-weighted loss
+# (standard also with the output-spectrum loss), 800 steps (hq 500) from the models the earlier stages
+# make; training/experiments/quality_levers.sh holds the exact train.py options.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=training/.venv/bin/python
@@ -30,6 +33,14 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     # Low-SNR-heavy mixtures (-10..+10 dB) for the fine-tuning stage: the base models were weakest
     # at -5 and 0 dB, where RNNoise beat them.
     dump train_lo 8 41 --snr-min -10 --snr-max 10
+    # Quality round two: the same lists, 6 h with the spectra the output-spectrum loss needs, and the
+    # tiny model's feature version 1 (its base dump and validation dump as in models/tiny.md).
+    dump train_w 6 51 --spectra
+    dump train_w1 4 51 --features 1
+    dump train_t1 16 1 --features 1 --speed-perturb 0
+    [ -f "$D/dev_v1/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
+        --noise training/data/lists/noise_dev.txt --out "$D/dev_v1" --hours 0.4 --seed 777 --features 1 \
+        --speed-perturb 0 --threads 2 --quiet
     [ -f "$D/dev_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
         --noise training/data/lists/noise_dev.txt --out "$D/dev_v2" --hours 0.4 --seed 3 \
         --speed-perturb 0 --threads 2 --quiet
@@ -57,14 +68,33 @@ if [ "$STEP" = all ] || [ "$STEP" = finetune ]; then
     train hq_ft 45 7 256 256 2 --lr 3e-4 --warmup 50 --init training/runs/hq_v2/best.pt \
         -- "$D/train_lo" "$D/train_v3"
 fi
+if [ "$STEP" = all ] || [ "$STEP" = tiny ]; then
+    # The tiny base model (models/tiny.md): 30 min, feature version 1.
+    [ -f training/runs/tiny/best.pt ] || nice -n 8 $PY training/train.py --data "$D/train_t1" \
+        --val "$D/dev_v1" --out training/runs/tiny --dense 64 --hidden 64 --layers 1 --batch 32 --seq 400 \
+        --minutes 30 --lr 2e-3 --seed 0
+fi
+B=training/runs/base_models
+if [ "$STEP" = all ] || [ "$STEP" = speech ]; then
+    mkdir -p "$B"
+    for m in standard:standard_ft hq:hq_ft tiny:tiny; do
+        [ -f "$B/${m%%:*}.safetensors" ] || $PY training/export.py --ckpt "training/runs/${m##*:}/best.pt" \
+            --name "${m%%:*}" --out "$B/${m%%:*}.safetensors" $([ "${m%%:*}" = hq ] && echo --f16-weights)
+    done
+    BASE=$B ARMS="both tiny_speech" bash training/experiments/quality_levers.sh
+    BASE=$B STEPS=500 ARMS=hq_speech bash training/experiments/quality_levers.sh
+fi
 if [ "$STEP" = all ] || [ "$STEP" = export ]; then
-    $PY training/export.py --ckpt training/runs/standard_ft/best.pt --name standard \
+    $PY training/export.py --ckpt training/runs/lever_both/last.pt --name standard \
         --description "Standard: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default." \
         --out models/standard.safetensors --parity-data "$D/dev_v2" \
         --parity-out tests/fixtures/parity_standard.safetensors --parity-frames 300
-    $PY training/export.py --ckpt training/runs/hq_ft/best.pt --name hq \
+    $PY training/export.py --ckpt training/runs/lever_hq_speech/last.pt --name hq \
         --description "High quality: GRU 2x256, dense 256, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop." \
         --out models/hq.safetensors --f16-weights --parity-data "$D/dev_v2" \
         --parity-out tests/fixtures/parity_hq.safetensors --parity-frames 300
 fi
-# The tiny model (feature version 1) is unchanged; its recipe is in models/tiny.md.
+    $PY training/export.py --ckpt training/runs/lever_tiny_speech/last.pt --name tiny \
+        --description "Tiny: GRU 1x64, dense 64, 32 ERB bands, 5 ms hop. Lowest CPU, for streaming rigs." \
+        --out models/tiny.safetensors --parity-data "$D/dev_v1" \
+        --parity-out tests/fixtures/parity_tiny.safetensors --parity-frames 300
