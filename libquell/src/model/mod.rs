@@ -1,5 +1,6 @@
 //! The GRU mask network: weight files, plain-Rust inference, and the models bundled in the binary.
 
+pub mod activations;
 pub mod bundled;
 pub mod error;
 pub mod linalg;

@@ -1,7 +1,8 @@
 //! Frame-by-frame inference: dense -> recurrent stack (PyTorch `nn.GRU` or `nn.LSTM` equations) ->
 //! band gains + VAD.
 
-use super::linalg::{matvec_bias, sigmoid};
+use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
+use super::linalg::matvec_bias;
 use super::weights::{Cell, ModelWeights};
 
 /// Per-stream recurrent state and scratch, sized for one model; allocated off the audio thread.
@@ -59,9 +60,7 @@ impl NetState {
             *x = (f - m) * s;
         }
         matvec_bias(&w.input_w, &w.input_b, &self.x, &mut self.dense);
-        for d in &mut self.dense {
-            *d = d.tanh();
-        }
+        tanh_in_place(&mut self.dense);
         let gates = w.cell.gates();
         for (l, layer) in w.rnn.iter().enumerate() {
             let h = layer.hidden;
@@ -74,12 +73,19 @@ impl NetState {
             matvec_bias(&layer.w_hh, &layer.b_hh, state, gh);
             match w.cell {
                 Cell::Gru => {
-                    // r, z, n (nn.GRU): n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
-                    for j in 0..h {
-                        let r = sigmoid(gi[j] + gh[j]);
-                        let z = sigmoid(gi[h + j] + gh[h + j]);
-                        let n = (gi[2 * h + j] + r * gh[2 * h + j]).tanh();
-                        state[j] = (1.0 - z) * n + z * state[j];
+                    // r, z, n (nn.GRU): n = tanh(W_in x + b_in + r * (W_hn h + b_hn)). One pass per
+                    // step over whole slices, so each vectorises.
+                    let (rz, n) = gi.split_at_mut(2 * h);
+                    for (a, b) in rz.iter_mut().zip(&gh[..2 * h]) {
+                        *a += b;
+                    }
+                    sigmoid_in_place(rz);
+                    for ((n, r), hn) in n.iter_mut().zip(&rz[..h]).zip(&gh[2 * h..]) {
+                        *n += r * hn;
+                    }
+                    tanh_in_place(n);
+                    for ((s, z), n) in state.iter_mut().zip(&rz[h..]).zip(n.iter()) {
+                        *s = (1.0 - z) * n + z * *s;
                     }
                 }
                 Cell::Lstm => {
@@ -88,19 +94,17 @@ impl NetState {
                     for j in 0..h {
                         let i = sigmoid(gi[j] + gh[j]);
                         let f = sigmoid(gi[h + j] + gh[h + j]);
-                        let g = (gi[2 * h + j] + gh[2 * h + j]).tanh();
+                        let g = tanh(gi[2 * h + j] + gh[2 * h + j]);
                         let o = sigmoid(gi[3 * h + j] + gh[3 * h + j]);
                         c[j] = f * c[j] + i * g;
-                        state[j] = o * c[j].tanh();
+                        state[j] = o * tanh(c[j]);
                     }
                 }
             }
         }
         let last = self.hidden.last().map(Vec::as_slice).unwrap_or(&self.dense);
         matvec_bias(&w.gain_w, &w.gain_b, last, gains);
-        for g in gains.iter_mut() {
-            *g = sigmoid(*g);
-        }
+        sigmoid_in_place(gains);
         let mut vad = [0.0];
         matvec_bias(&w.vad_w, &w.vad_b, last, &mut vad);
         sigmoid(vad[0])
