@@ -4,6 +4,12 @@
 //! identical results in place and out of place, and the Speech strength, Listen removed and Hum
 //! removal ports.
 
+// The root crate's shared test signals name the core crate `quell`, as its own tests do.
+extern crate quell_core as quell;
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use common::{noise, rms};
 use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
 use std::path::PathBuf;
 
@@ -269,22 +275,6 @@ impl Drop for Instance<'_> {
 }
 
 const ODD_BLOCKS: &[usize] = &[1, 37, 480, 1023, 5, 64, 4099, 256];
-
-fn noise(n: usize, seed: u64, amp: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * amp
-        })
-        .collect()
-}
-
-fn rms(x: &[f32]) -> f32 {
-    (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
-}
 
 fn db(ratio: f32) -> f32 {
     20.0 * ratio.log10()
@@ -749,33 +739,6 @@ fn hum_removal_port_takes_mains_hum_down() {
     }
 }
 
-/// espeak-ng speech (installed by scripts/test.sh), resampled to 48 kHz, peak 0.3.
-fn speech() -> Vec<f32> {
-    let path = std::env::temp_dir().join(format!("quell-ladspa-speech-{}.wav", std::process::id()));
-    let status = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "150", "-w"])
-        .arg(&path)
-        .arg("The quick brown fox jumps over the lazy dog. Noise suppression keeps the voice.")
-        .status()
-        .expect("espeak-ng is needed for this test (scripts/test.sh installs it)");
-    assert!(status.success());
-    let a = quell_core::wav::read(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
-    let src = &a.channels[0];
-    let ratio = a.sample_rate as f32 / 48_000.0;
-    let n = (src.len() as f32 / ratio) as usize;
-    let peak = src.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-9);
-    (0..n)
-        .map(|i| {
-            let p = i as f32 * ratio;
-            let j = p as usize;
-            let f = p - j as f32;
-            let b = src.get(j + 1).copied().unwrap_or(0.0);
-            (src[j] * (1.0 - f) + b * f) * 0.3 / peak
-        })
-        .collect()
-}
-
 /// Speech strength 0 with Strength 100: noise alone is still taken down, but while the model hears
 /// speech nothing is, so the output there stays close to the (delayed) input; at the default (100)
 /// it does not. NaN on the port is the default, and the engine caps it at Strength.
@@ -784,7 +747,7 @@ fn speech_strength_port_limits_attenuation_in_speech() {
     let lib = load();
     let d = lib.descriptors[0];
     let rate = 48_000;
-    let s = speech();
+    let s = common::speech::speech(48_000.0);
     let lead = rate;
     let mut x = noise(lead + s.len(), 40, 1.0);
     let g = rms(&s) / rms(&x) / 10f32.powf(5.0 / 20.0);
