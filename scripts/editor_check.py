@@ -176,6 +176,28 @@ def steps(s: Session, out: Path) -> int:
     s.click("Strength", 1.0)
     s.check("strength slider back to 100 dB", lambda d: d["strength"] > 99.0)
 
+    # Speech strength: the limit while the model hears speech, never beyond Strength.
+    s.click("Speech Strength", 0.0)
+    s.check("speech strength slider to 0 dB", lambda d: d["speech_strength"] < 0.5)
+    s.check("...noise is still removed in the pauses", lambda d: d["removed_db"] > 1.0, 8)
+    s.click("Speech Strength", 1.0)
+    s.check("speech strength slider back to 100 dB", lambda d: d["speech_strength"] > 99.0)
+
+    # Listen: Removed plays what is taken away (here mostly the fan), quieter than the input.
+    s.click("listen-removed")
+    s.check("listen: removed", lambda d: d["listen"] == "Removed")
+    s.check("...the output is what is removed, below the input level",
+            lambda d: d["out_db"] < d["in_db"] - 1.0, 6)
+    time.sleep(1.0)
+    s.shot("editor-listen.png")
+    s.click("listen-output")
+    s.check("listen: output", lambda d: d["listen"] == "Output")
+
+    s.click("Hum Removal")
+    s.check("hum removal on", lambda d: d["hum"])
+    s.click("Hum Removal")
+    s.check("hum removal off", lambda d: not d["hum"])
+
     s.click("Mix", 0.0)
     s.check("mix to 0 %", lambda d: d["mix"] < 0.01)
     s.check("...output level follows the input (dry)", lambda d: abs(d["out_db"] - d["in_db"]) < 1.5,
