@@ -813,3 +813,73 @@ fn speech_strength_port_limits_attenuation_in_speech() {
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "strength 0 is not a pass-through: {worst}");
 }
+
+/// Random host behaviour, as `tests/fuzz_engine.rs` does for the engine: random block sizes (0
+/// included), every control port set to random values (in range, out of range, NaN, ±Inf) between
+/// blocks, random model switches, deactivate/activate, and input that mixes noise with NaN/Inf,
+/// full-scale, DC and denormal stretches. The output must stay finite and bounded, in place or not.
+#[test]
+fn fuzzed_ports_blocks_and_input_never_break_the_output() {
+    let lib = load();
+    let mut seed = 0x5eed_u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as u32
+    };
+    for (di, d) in lib.descriptors.iter().enumerate() {
+        for in_place in [true, false] {
+            let mut inst = Instance::new(d, [44_100, 48_000][di % 2], in_place);
+            let controls: Vec<usize> = (0..inst.ports.len())
+                .filter(|&k| inst.ports[k].kind == PORT_INPUT | PORT_CONTROL)
+                .collect();
+            let channels = inst.inputs.len();
+            for step in 0..400 {
+                if next() % 4 == 0 {
+                    let k = controls[next() as usize % controls.len()];
+                    let (lo, hi) = (inst.ports[k].hint.lower, inst.ports[k].hint.upper);
+                    inst.controls[k] = match next() % 6 {
+                        0 => f32::NAN,
+                        1 => f32::INFINITY,
+                        2 => f32::NEG_INFINITY,
+                        3 => hi + 1e6,
+                        _ => lo + (hi - lo) * (next() % 1001) as f32 / 1000.0,
+                    };
+                }
+                if next() % 97 == 0 {
+                    inst.reactivate();
+                }
+                let n = [0, 1, 7, 64, 240, 481, 1024, 2049][next() as usize % 8];
+                let kind = next() % 10;
+                let mut block: Vec<Vec<f32>> = (0..channels)
+                    .map(|c| {
+                        let mut x = noise(n, step * 7 + c as u64, 0.3);
+                        for v in &mut x {
+                            *v = match kind {
+                                0 => f32::NAN,
+                                1 => [f32::INFINITY, f32::NEG_INFINITY][c % 2],
+                                2 => 1.0,
+                                3 => 0.5,
+                                4 => 1e-40,
+                                5 => 1e9,
+                                _ => *v,
+                            };
+                        }
+                        x
+                    })
+                    .collect();
+                inst.run_block(&mut block);
+                for (c, ch) in block.iter().enumerate() {
+                    for &v in ch {
+                        assert!(
+                            v.is_finite() && v.abs() <= 64.0,
+                            "{} in_place={in_place} step {step} channel {c}: output {v}",
+                            cstr(d.label)
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
