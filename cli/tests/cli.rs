@@ -233,16 +233,7 @@ fn listen_removed_and_hum_options_do_what_they_say() {
     assert!(removed_rms > 0.01, "nothing was removed ({removed_rms})");
 
     // Hum energy in the last second, with and without --hum (strength 0: only the remover acts).
-    let hum_power = |y: &[f32]| {
-        let tail = &y[3 * rate as usize..];
-        let (mut re, mut im) = (0.0f64, 0.0f64);
-        for (i, v) in tail.iter().enumerate() {
-            let ph = std::f64::consts::TAU * 50.0 * i as f64 / rate as f64;
-            re += *v as f64 * ph.cos();
-            im += *v as f64 * ph.sin();
-        }
-        re * re + im * im
-    };
+    let hum_power = |y: &[f32]| common::tone_power(&y[3 * rate as usize..], 50.0, rate as usize);
     let plain = run("hum_off.wav", &["--strength", "0"]);
     let notched = run("hum_on.wav", &["--strength", "0", "--hum"]);
     let db = 10.0 * (hum_power(&plain) / hum_power(&notched)).log10();

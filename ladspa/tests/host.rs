@@ -9,7 +9,7 @@ extern crate quell_core as quell;
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use common::{noise, rms};
+use common::{noise, rms, tone_power};
 use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
 use std::path::PathBuf;
 
@@ -690,17 +690,6 @@ fn listen_removed_plus_output_is_the_delayed_input() {
             assert!(rr > 0.01, "nothing was removed ({rr})");
         }
     }
-}
-
-/// Power of the `hz` component of `y` (a single DFT bin, exact for whole periods).
-fn tone_power(y: &[f32], hz: f64, rate: usize) -> f64 {
-    let (mut re, mut im) = (0.0f64, 0.0f64);
-    for (i, v) in y.iter().enumerate() {
-        let ph = std::f64::consts::TAU * hz * i as f64 / rate as f64;
-        re += *v as f64 * ph.cos();
-        im += *v as f64 * ph.sin();
-    }
-    re * re + im * im
 }
 
 /// At Strength 0 only the hum remover acts: with the port on, a steady 50 Hz hum and its third

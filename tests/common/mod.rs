@@ -68,6 +68,18 @@ pub fn run(engine: &mut Engine, input: &[Vec<f32>], block: usize) -> Vec<Vec<f32
     out
 }
 
+/// Power of the `hz` component of `y` (one DFT bin at any frequency): how much of a steady tone
+/// is left.
+pub fn tone_power(y: &[f32], hz: f64, rate: usize) -> f64 {
+    let (mut re, mut im) = (0.0f64, 0.0f64);
+    for (i, v) in y.iter().enumerate() {
+        let ph = std::f64::consts::TAU * hz * i as f64 / rate as f64;
+        re += *v as f64 * ph.cos();
+        im += *v as f64 * ph.sin();
+    }
+    re * re + im * im
+}
+
 pub fn rms(x: &[f32]) -> f32 {
     (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
 }
