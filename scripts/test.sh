@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FEATURES="--features assert_process_allocs"
+# One-shot builds gain nothing from incremental caches, which were a third of the target dir.
+export CARGO_INCREMENTAL=0
+df -h . | tail -1 | awk '{print "== disk: " $4 " free"}'
 
 # The quality tests speak test sentences with espeak-ng.
 if ! command -v espeak-ng >/dev/null 2>&1; then
@@ -45,3 +48,5 @@ bash scripts/ladspa_hosts.sh
 
 echo "== editor (standalone under Xvfb, driven by xdotool)"
 bash scripts/editor_check.sh target/editor-check
+
+du -sh target | awk '{print "== target dir: " $1}'
