@@ -131,7 +131,7 @@ record_through_pipewire() {
 
 # Every control of the shipped config reached the plugin (filter-chain only warns on a bad name).
 pw-cli enum-params quell_test_in Props > "$WORK/props.txt"
-for name in "Strength (dB)" "Speech strength (dB)" "Listen removed" "Hum removal"; do
+for name in "Strength (dB)" "Speech strength (dB)" "Listen removed" "Hum removal" "Reverb reduction (dB, 24 = full)"; do
   grep -qF "\"quell:$name\"" "$WORK/props.txt" \
     || { grep -F '"quell:' "$WORK/props.txt"; echo "FAIL: filter-chain has no control \"quell:$name\""; exit 1; }
 done

@@ -36,8 +36,16 @@ fn check(fixture: &str) {
     let nb = gshape[1];
     assert_eq!(nf, w.n_features);
     assert_eq!(nb, w.n_bands);
+    // A model with the reverb head must come with its gains in the fixture, and they must match too.
+    let reverb = st.tensor("reverb_gains").is_ok().then(|| f32s(&st, "reverb_gains").1);
+    assert_eq!(
+        reverb.is_some(),
+        w.has_reverb_head(),
+        "{fixture}: reverb_gains in the fixture iff the model has the reverb head"
+    );
     let mut state = NetState::new(&w);
     let mut out = vec![0.0; nb];
+    let mut room = vec![0.0; nb];
     let mut max_diff = 0.0f32;
     for t in 0..frames {
         let v = state.step(&w, &features[t * nf..(t + 1) * nf], &mut out);
@@ -45,6 +53,12 @@ fn check(fixture: &str) {
             max_diff = max_diff.max((a - b).abs());
         }
         max_diff = max_diff.max((v - vad[t]).abs());
+        if let Some(reverb) = &reverb {
+            assert!(state.reverb_gains(&w, &mut room));
+            for (a, b) in room.iter().zip(&reverb[t * nb..(t + 1) * nb]) {
+                max_diff = max_diff.max((a - b).abs());
+            }
+        }
     }
     assert!(
         max_diff < 1e-4,

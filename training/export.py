@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from quell_model import (QuellNet, build_metadata, count_parameters, round_weights_to_f16,  # noqa: E402
-                         run_from_zero, save_safetensors, verify_files, write_parity)
+                         run_from_zero, run_reverb_from_zero, save_safetensors, verify_files, write_parity)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +34,8 @@ def load_checkpoint(path: str) -> tuple:
     ck = torch.load(path, map_location="cpu", weights_only=False)
     c = ck["config"]
     model = QuellNet(c["n_features"], c["n_bands"], c["dense"], c["hidden"], c["layers"], cell=c.get("cell", "gru"))
+    if any(k.startswith("reverb_gain.") for k in ck["model"]):
+        model.add_reverb_head()
     model.load_state_dict(ck["model"])
     model.eval()
     return model, ck
@@ -85,7 +87,8 @@ def main():
         x = np.ascontiguousarray(feats[start:start + n], dtype=np.float32)
         gains, vad = run_from_zero(model, x)
         os.makedirs(os.path.dirname(os.path.abspath(pout)), exist_ok=True)
-        write_parity(pout, repo_relative(out), x, gains, vad)
+        reverb = run_reverb_from_zero(model, x) if model.reverb_gain is not None else None
+        write_parity(pout, repo_relative(out), x, gains, vad, reverb)
         err = verify_files(out, pout)
         print(f"wrote {pout}: frames {start}..{start + n} of {T}; gains range [{gains.min():.3f}, "
               f"{gains.max():.3f}]; reload + numpy reference max |diff| {err:.2e}")

@@ -46,6 +46,19 @@ class QuellNet(nn.Module):
         setattr(self, cell, rnn)  # attribute name = tensor prefix, so GRU state dicts are unchanged
         self.gain = nn.Linear(hidden, n_bands)
         self.vad = nn.Linear(hidden, 1)
+        # Optional second gain head that keeps the speech with its room (FORMATS.md `reverb_gain.*`);
+        # `add_reverb_head` creates it.
+        self.reverb_gain: Optional[nn.Linear] = None
+
+    def add_reverb_head(self) -> nn.Linear:
+        """Create the reverb head, starting as a copy of the dry gain head (so it begins by doing
+        exactly what the model does today)."""
+        head = nn.Linear(self.hidden, self.n_bands)
+        with torch.no_grad():
+            head.weight.copy_(self.gain.weight)
+            head.bias.copy_(self.gain.bias)
+        self.reverb_gain = head.to(self.gain.weight.device)
+        return self.reverb_gain
 
     @property
     def rnn(self) -> nn.Module:
@@ -71,6 +84,14 @@ class QuellNet(nn.Module):
         x = torch.tanh(self.input(x))
         y, h = self.rnn(x, h0)
         return self.gain(y), self.vad(y), h
+
+    def forward_all_logits(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None):
+        """(gain logits, vad logits, reverb-head logits or None, state)."""
+        x = (features - self.feature_mean) / self.feature_std
+        x = torch.tanh(self.input(x))
+        y, h = self.rnn(x, h0)
+        reverb = self.reverb_gain(y) if self.reverb_gain is not None else None
+        return self.gain(y), self.vad(y), reverb, h
 
     def forward(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -103,6 +124,9 @@ def model_tensors(model: QuellNet) -> Dict[str, torch.Tensor]:
         "vad.weight": _f32(model.vad.weight),
         "vad.bias": _f32(model.vad.bias),
     }
+    if model.reverb_gain is not None:
+        t["reverb_gain.weight"] = _f32(model.reverb_gain.weight)
+        t["reverb_gain.bias"] = _f32(model.reverb_gain.bias)
     for l in range(model.layers):
         for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             t[f"{model.cell}.{l}.{kind}"] = _f32(getattr(model.rnn, f"{kind}_l{l}"))
@@ -190,6 +214,8 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
     while f"{cell}.{layers}.weight_ih" in tensors:
         layers += 1
     model = QuellNet(n_features, n_bands, dense, hidden, layers, cell=cell)
+    if "reverb_gain.weight" in tensors or "reverb_gain.bias" in tensors:
+        model.add_reverb_head()
     expected = model_tensors(model)
     if set(expected) != set(tensors):
         raise ValueError(f"{path}: tensor names differ: extra {sorted(set(tensors) - set(expected))}, "
@@ -213,11 +239,24 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
         model.gain.bias.copy_(tensors["gain.bias"])
         model.vad.weight.copy_(tensors["vad.weight"])
         model.vad.bias.copy_(tensors["vad.bias"])
+        if model.reverb_gain is not None:
+            model.reverb_gain.weight.copy_(tensors["reverb_gain.weight"])
+            model.reverb_gain.bias.copy_(tensors["reverb_gain.bias"])
         for l in range(layers):
             for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                 getattr(model.rnn, f"{kind}_l{l}").copy_(tensors[f"{cell}.{l}.{kind}"])
     model.eval()
     return model, meta
+
+
+@torch.no_grad()
+def run_reverb_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
+    """The reverb head's gains [T,B] over raw features [T,F] from a zero hidden state."""
+    model = model.eval().float()
+    x = torch.from_numpy(np.array(features, dtype=np.float32, copy=True))[None]
+    x = torch.tanh(model.input((x - model.feature_mean) / model.feature_std))
+    y, _ = model.rnn(x)
+    return torch.sigmoid(model.reverb_gain(y))[0].numpy().astype(np.float32)
 
 
 @torch.no_grad()
@@ -241,7 +280,7 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tup
     h = [np.zeros(H) for _ in range(layers)]
     c = [np.zeros(H) for _ in range(layers)]
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))
-    gains, vad = [], []
+    gains, vad, room = [], [], []
     for f in np.asarray(features, dtype=np.float64):
         x = np.tanh(t["input.weight"] @ ((f - t["feature_mean"]) / t["feature_std"]) + t["input.bias"])
         for l in range(layers):
@@ -260,17 +299,24 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tup
             x = h[l]
         gains.append(sig(t["gain.weight"] @ x + t["gain.bias"]))
         vad.append(sig(t["vad.weight"] @ x + t["vad.bias"]))
+        if "reverb_gain.weight" in t:
+            room.append(sig(t["reverb_gain.weight"] @ x + t["reverb_gain.bias"]))
+    reference_numpy.last_reverb = np.array(room) if room else None
     return np.array(gains), np.array(vad)
 
 
-def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np.ndarray, vad: np.ndarray) -> None:
+def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np.ndarray, vad: np.ndarray,
+                 reverb_gains: Optional[np.ndarray] = None) -> None:
     from safetensors.numpy import save_file
 
-    save_file({
+    t = {
         "features": np.ascontiguousarray(features, dtype=np.float32),
         "gains": np.ascontiguousarray(gains, dtype=np.float32),
         "vad": np.ascontiguousarray(vad, dtype=np.float32).reshape(-1, 1),
-    }, path, metadata={"model": model_rel_path})
+    }
+    if reverb_gains is not None:
+        t["reverb_gains"] = np.ascontiguousarray(reverb_gains, dtype=np.float32)
+    save_file(t, path, metadata={"model": model_rel_path})
     os.chmod(path, 0o644)
 
 
@@ -291,6 +337,12 @@ def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
     rg, rv = reference_numpy(tensors, par["features"])
     err = max(np.abs(g - par["gains"]).max(), np.abs(v - par["vad"]).max(),
               np.abs(rg - par["gains"]).max(), np.abs(rv - par["vad"]).max())
+    if model.reverb_gain is not None:
+        if "reverb_gains" not in par:
+            raise ValueError(f"{parity_path}: the model has a reverb head but the fixture has no reverb_gains")
+        rr = reference_numpy.last_reverb
+        err = max(err, np.abs(run_reverb_from_zero(model, par["features"]) - par["reverb_gains"]).max(),
+                  np.abs(rr - par["reverb_gains"]).max())
     if not err < tol:
         raise AssertionError(f"parity check failed: max |diff| = {err:.3g} >= {tol}")
     return float(err)

@@ -41,7 +41,7 @@ META_KEYS_MUST_MATCH = ("n_features", "n_bands", "band_edges_hz", "sample_rate",
 class Stream:
     """Several feature dumps concatenated into one circular frame stream, memory-mapped."""
 
-    def __init__(self, dirs: List[str], spectra: bool = False):
+    def __init__(self, dirs: List[str], spectra: bool = False, reverb: bool = False):
         if not dirs:
             raise ValueError("no data directories")
         self.meta = None
@@ -79,6 +79,15 @@ class Stream:
                     raise ValueError(f"{d}: spectra shapes {ns.shape}, {cs.shape} do not match {T} frames")
                 extra = (ns, cs)
                 self.interp = torch.from_numpy(np.load(os.path.join(d, "interp.npy")).astype(np.float32))
+            if reverb:
+                # Written by `quell dump-features --reverb-targets`: the reverb head's band targets
+                # (gains against the speech with its whole room), appended after any spectra.
+                if not meta.get("reverb_targets"):
+                    raise ValueError(f"{d}: dumped without --reverb-targets; --reverb-weight needs it")
+                rt = np.load(os.path.join(d, "targets_reverb.npy"), mmap_mode="r")
+                if rt.shape != (T, B) or rt.dtype != np.float32:
+                    raise ValueError(f"{d}: targets_reverb {rt.dtype} {rt.shape}, expected float32 {(T, B)}")
+                extra = extra + (rt,)
             if "frames" in meta and int(meta["frames"]) != T:
                 print(f"warning: {d}: meta frames={meta['frames']} but features.npy has {T}", flush=True)
             if T > 0:
@@ -153,26 +162,39 @@ def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args):
     return d2.sum(), mask.sum()
 
 
-def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None, interp=None):
-    """Masked sums -> dict of (sum, count) pairs. Frames/bands with target < 0 are ignored."""
+def gain_loss(gain_logits, targets, vad_targets, args, speech_weight=None):
+    """The band-gain loss of one head: (masked sum, count, masked plain MSE sum, gains)."""
+    speech_weight = args.speech_weight if speech_weight is None else speech_weight
     gmask = (targets >= 0).to(gain_logits.dtype)
     g = torch.sigmoid(gain_logits)
     sg = torch.sqrt(g.clamp_min(1e-8))
     st = torch.sqrt(targets.clamp(0.0, 1.0))
     d = sg - st
     per = d * d + args.quartic * (d * d) ** 2 + args.over_suppress * torch.relu(-d) ** 2
-    if args.speech_weight > 0:
+    if speech_weight > 0:
         # Damage to speech frames costs more than residual noise in pauses (RNNoise 0.2 uses 1 + 5 x VAD).
-        per = per * (1.0 + args.speech_weight * vad_targets.clamp(0.0, 1.0))
+        per = per * (1.0 + speech_weight * vad_targets.clamp(0.0, 1.0))
+    return (per * gmask).sum(), gmask.sum(), (d * d * gmask).sum(), g
+
+
+def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None, interp=None,
+               reverb_logits=None, reverb_targets=None):
+    """Masked sums -> dict of (sum, count) pairs. Frames/bands with target < 0 are ignored."""
+    gsum, gcount, msum, g = gain_loss(gain_logits, targets, vad_targets, args)
     vmask = (vad_targets >= 0).to(vad_logits.dtype)
     bce = Fnn.binary_cross_entropy_with_logits(vad_logits, vad_targets.clamp(0.0, 1.0), reduction="none")
     terms = {
-        "gain": ((per * gmask).sum(), gmask.sum()),
+        "gain": (gsum, gcount),
         "vad": ((bce * vmask).sum(), vmask.sum()),
-        "mse": ((d * d * gmask).sum(), gmask.sum()),  # plain compressed-gain MSE, for reporting
+        "mse": (msum, gcount),  # plain compressed-gain MSE, for reporting
     }
     if spectra is not None:
         terms["spec"] = spectrum_loss(g, spectra[0], spectra[1], vad_targets, interp, args)
+    if reverb_logits is not None:
+        # Unweighted: the VAD targets mark the direct speech, and the room's tail after a word (what
+        # this head exists to keep) would count for a sixth of the words themselves.
+        rsum, rcount, _, _ = gain_loss(reverb_logits, reverb_targets, vad_targets, args, speech_weight=0.0)
+        terms["reverb"] = (rsum, rcount)
     return terms
 
 
@@ -185,6 +207,9 @@ def combine(terms, args):
     if "spec" in terms:
         ss, sc = terms["spec"]
         total = total + args.spec_weight * ss / torch.clamp(sc, min=1.0)
+    if "reverb" in terms:
+        rs, rc = terms["reverb"]
+        total = total + args.reverb_weight * rs / torch.clamp(rc, min=1.0)
     return total, gl, vl
 
 
@@ -241,7 +266,7 @@ class LogitsOf(torch.nn.Module):
         self.model = model
 
     def forward(self, features, h=None):
-        return self.model.forward_logits(features, h)
+        return self.model.forward_all_logits(features, h)
 
 
 def distributed_setup(args):
@@ -270,6 +295,10 @@ def checkpoint(model, opt, meta, args, extra: dict) -> dict:
         "args": vars(args),
         **extra,
     }
+
+
+def has_reverb_head(state_dict) -> bool:
+    return any(k.startswith("reverb_gain.") for k in state_dict)
 
 
 def save_atomic(obj, path: str):
@@ -308,6 +337,10 @@ def main(argv: Optional[List[str]] = None):
                     help="gain loss of a frame is weighted by 1 + this x its VAD target (0 = unweighted)")
     ap.add_argument("--vad-weight", type=float, default=0.05)
     ap.add_argument("--gain-weight", type=float, default=1.0, help="weight of the band-gain loss")
+    ap.add_argument("--reverb-weight", type=float, default=0.0,
+                    help="train the reverb head (FORMATS.md reverb_gain) on the dumps' targets_reverb.npy "
+                         "(quell dump-features --reverb-targets) with this weight; adds the head if the "
+                         "model has none (a copy of the gain head)")
     ap.add_argument("--spec-weight", type=float, default=0.0,
                     help="weight of the output-spectrum loss (needs dumps made with --spectra; 0 = off). "
                          "Validation stays on the gain and VAD losses, comparable across runs")
@@ -342,7 +375,7 @@ def main(argv: Optional[List[str]] = None):
     # from a per-rank stream, so ranks read different data.
     rng = np.random.default_rng(args.seed)
 
-    train = Stream(args.data, spectra=args.spec_weight > 0)
+    train = Stream(args.data, spectra=args.spec_weight > 0, reverb=args.reverb_weight > 0)
     interp = train.interp.to(args.device) if args.spec_weight > 0 else None
     meta = train.meta
     val = Stream([args.val]) if args.val else None
@@ -375,6 +408,8 @@ def main(argv: Optional[List[str]] = None):
             init = torch.load(args.init, map_location="cpu", weights_only=False)
         if init["config"] != model.config():
             raise SystemExit(f"--init {args.init}: layer sizes {init['config']} differ from {model.config()}")
+        if has_reverb_head(init["model"]):
+            model.add_reverb_head()
         model.load_state_dict(init["model"])
         mean, std = model.feature_mean.numpy(), model.feature_std.numpy()
         log(f"fine-tuning from {args.init} (its step {init.get('step')}, keeping its feature normalisation)")
@@ -383,10 +418,15 @@ def main(argv: Optional[List[str]] = None):
         resumed = torch.load(os.path.join(args.out, "last.pt"), map_location="cpu", weights_only=False)
         if resumed["config"] != model.config():
             raise SystemExit(f"--resume: layer sizes {resumed['config']} differ from {model.config()}")
+        if has_reverb_head(resumed["model"]) and model.reverb_gain is None:
+            model.add_reverb_head()
         model.load_state_dict(resumed["model"])
         mean, std = model.feature_mean.numpy(), model.feature_std.numpy()
         log(f"resuming {args.out}/last.pt at step {resumed['step']} "
             f"({resumed['elapsed_s'] / 60:.1f} min of the budget used)")
+    if args.reverb_weight > 0 and model.reverb_gain is None:
+        model.add_reverb_head()
+        log("added the reverb head (a copy of the gain head)")
     model.to(args.device)
     log(f"model: {model.config()} params={count_parameters(model)}; "
         f"feature mean range [{mean.min():.3g}, {mean.max():.3g}], std range [{std.min():.3g}, {std.max():.3g}]")
@@ -458,16 +498,19 @@ def main(argv: Optional[List[str]] = None):
                 if frac >= 1.0:
                     done = True
                     break
-                f, t, v, *spectra = (a.to(args.device) for a in train.batch(starts + k * args.seq, args.seq))
+                f, t, v, *extra = (a.to(args.device) for a in train.batch(starts + k * args.seq, args.seq))
+                rt = extra.pop() if args.reverb_weight > 0 else None
+                spectra = extra
                 if h is not None and args.reset_prob > 0:
                     keep = torch.from_numpy((rng.random(args.batch) >= args.reset_prob).astype(np.float32))
                     keep = keep.to(args.device)
                     h = map_state(h, lambda x: x * keep[None, :, None])
                 for g in opt.param_groups:
                     g["lr"] = lr_at(step, frac, args)
-                gl, vl, h = net(f, h)
+                gl, vl, rl, h = net(f, h)
                 h = map_state(h, lambda x: x.detach())
-                terms = loss_terms(gl, vl, t, v, args, spectra or None, interp)
+                terms = loss_terms(gl, vl, t, v, args, spectra or None, interp,
+                                   rl if args.reverb_weight > 0 else None, rt)
                 loss, gloss, vloss = combine(terms, args)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -477,13 +520,17 @@ def main(argv: Optional[List[str]] = None):
                 run["loss"] += loss.item()
                 run["gain"] += gloss.item()
                 run["vad"] += vloss.item()
+                if "reverb" in terms:
+                    rs, rc = terms["reverb"]
+                    run["reverb"] = run.get("reverb", 0.0) + (rs / rc.clamp_min(1.0)).item()
                 run["n"] += 1
                 run["t"] += time.time() - now
                 step_seconds += time.time() - now
                 if step % args.log_every == 0:
                     n = run["n"]
+                    rev = f"reverb {run['reverb'] / n:.5f} " if "reverb" in run else ""
                     log(f"train step {step:6d} ep {epoch} loss {run['loss'] / n:.5f} gain {run['gain'] / n:.5f} "
-                        f"vad {run['vad'] / n:.4f} gnorm {float(gnorm):.3f} lr {opt.param_groups[0]['lr']:.2e} "
+                        f"{rev}vad {run['vad'] / n:.4f} gnorm {float(gnorm):.3f} lr {opt.param_groups[0]['lr']:.2e} "
                         f"{run['t'] / n:.3f} s/step elapsed {(time.time() - t0) / 60:.1f} min")
                     run = {"loss": 0.0, "gain": 0.0, "vad": 0.0, "n": 0, "t": 0.0}
                 if want_val:

@@ -9,7 +9,7 @@ use crate::encode::{self, Container, Encoder};
 use crate::pipeline;
 use crate::progress;
 use quell_core::dsp::grid::FrameGrid;
-use quell_core::engine::{EngineParams, Listen};
+use quell_core::engine::{EngineParams, Listen, MAX_REVERB_REDUCTION_DB};
 use quell_core::model::{ModelWeights, bundled};
 
 /// More channels than any real recording; refusing more keeps a corrupt header from costing gigabytes
@@ -44,8 +44,19 @@ pub fn run(mut args: Args) -> Result<(), String> {
         Some("removed") => Listen::Removed,
         Some(other) => return Err(format!("--listen: '{other}' is neither output nor removed")),
     };
+    let reverb_reduction_db = match args.value("--reverb-reduction", None)?.as_deref() {
+        None | Some("full") => MAX_REVERB_REDUCTION_DB,
+        Some(v) => v
+            .parse::<f32>()
+            .ok()
+            .filter(|db| (0.0..=MAX_REVERB_REDUCTION_DB).contains(db))
+            .ok_or(format!(
+                "--reverb-reduction: '{v}' is neither full nor a dB value from 0 to {MAX_REVERB_REDUCTION_DB}"
+            ))?,
+    };
     let params = EngineParams {
         strength_db,
+        reverb_reduction_db,
         // Unless given, words get the same limit as pauses.
         speech_strength_db: args.parsed("--speech-strength", strength_db)?,
         listen,
@@ -62,8 +73,15 @@ pub fn run(mut args: Args) -> Result<(), String> {
         return Err("denoise needs an input file (or - for standard input)".into());
     }
     // The model first: it is small, and a bad one should not wait for a long input to be read.
+    let weights = super::resolve_model(&model)?;
+    if reverb_reduction_db < MAX_REVERB_REDUCTION_DB && !weights.has_reverb_head() {
+        return Err(format!(
+            "--reverb-reduction: model '{}' has no reverb head, so it can only remove the room fully",
+            weights.name
+        ));
+    }
     let job = Job {
-        weights: Arc::new(super::resolve_model(&model)?),
+        weights: Arc::new(weights),
         params,
     };
     match (out, out_dir) {

@@ -31,6 +31,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         snr_min: args.parsed("--snr-min", -5.0)?,
         snr_max: args.parsed("--snr-max", 25.0)?,
         speed_prob: args.parsed("--speed-perturb", MixConfig::default().speed_prob)?,
+        reverb_prob: args.parsed("--reverb-prob", MixConfig::default().reverb_prob)?,
         ..MixConfig::default()
     };
     // Band layout: `erb32` (default, the shipped models) or `bins` (one band per FFT bin).
@@ -44,7 +45,12 @@ pub fn run(mut args: Args) -> Result<(), String> {
             "--features {feature_version}: this build computes versions {SUPPORTED_VERSIONS:?}"
         ));
     }
+    if !(0.0..=1.0).contains(&cfg.reverb_prob) {
+        return Err("--reverb-prob must be between 0 and 1".into());
+    }
     let spectra = args.switch("--spectra");
+    // The reverb head's targets: the same gains computed against the speech with its whole room.
+    let reverb_targets = args.switch("--reverb-targets");
     // Teacher labelling, in two passes over the same seeded mixes: `--mixes-out DIR` writes every
     // noisy mixture as DIR/NNNNNNNN.wav for the teacher (training/teacher/label.py), and
     // `--teacher DIR` reads its delay-compensated output NNNNNNNN.teacher.wav back and turns it into
@@ -79,6 +85,11 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let mut wf = NpyWriter::create(&out.join("features.npy"), Some(nf))?;
     let mut wt = NpyWriter::create(&out.join("targets.npy"), Some(nb))?;
     let mut wv = NpyWriter::create(&out.join("vad.npy"), None)?;
+    let mut wr = if reverb_targets {
+        Some(NpyWriter::create(&out.join("targets_reverb.npy"), Some(nb))?)
+    } else {
+        None
+    };
     let grid = FrameGrid::for_rate(RATE).expect("design rate");
     let bins = grid.bins();
     // What the trainer's output-spectrum loss needs, from the engine's own analysis: compressed
@@ -105,7 +116,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let threads = threads.max(1);
     while written < target_frames {
         // Each mix is seeded by its index, so output is the same for any thread count.
-        let batch: Vec<Result<FrameRows, String>> = std::thread::scope(|s| {
+        let batch: Vec<Result<(FrameRows, Vec<f32>), String>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads as u64)
                 .map(|t| {
                     let (speech, noise, edges) = (&speech, &noise, &edges);
@@ -138,7 +149,20 @@ pub fn run(mut args: Args) -> Result<(), String> {
                             );
                             teacher::blend_targets(&mut rows.targets, &taught.targets, teacher_mix);
                         }
-                        Ok(rows)
+                        let room = if reverb_targets {
+                            frames::compute(
+                                &m.noisy,
+                                &m.reverberant,
+                                edges,
+                                m.bandwidth_hz,
+                                m.nyquist_hz,
+                                feature_version,
+                            )
+                            .targets
+                        } else {
+                            Vec::new()
+                        };
+                        Ok((rows, room))
                     })
                 })
                 .collect();
@@ -149,10 +173,13 @@ pub fn run(mut args: Args) -> Result<(), String> {
         });
         batch_start += threads as u64;
         for rows in batch {
-            let rows = rows?;
+            let (rows, room) = rows?;
             for t in 0..rows.frames {
                 wf.write_row(&rows.features[t * nf..(t + 1) * nf])?;
                 wt.write_row(&rows.targets[t * nb..(t + 1) * nb])?;
+                if let Some(wr) = wr.as_mut() {
+                    wr.write_row(&room[t * nb..(t + 1) * nb])?;
+                }
                 wv.write_row(&rows.vad[t..t + 1])?;
                 if let Some((wn, wc)) = spec_writers.as_mut() {
                     wn.write_row(&rows.noisy_spec[t * bins..(t + 1) * bins])?;
@@ -167,6 +194,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let frames = wf.finish()?;
     wt.finish()?;
     wv.finish()?;
+    if let Some(wr) = wr {
+        wr.finish()?;
+    }
     if let Some((wn, wc)) = spec_writers {
         wn.finish()?;
         wc.finish()?;
@@ -182,6 +212,8 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "frames": frames,
         "feature_version": feature_version,
         "speed_perturb": cfg.speed_prob,
+        "reverb_prob": cfg.reverb_prob,
+        "reverb_targets": reverb_targets,
         "seed": seed,
         "mixes": batch_start,
         "spectra": spectra,

@@ -21,11 +21,13 @@ quell: real-time GRU voice noise suppressor
 
 USAGE:
   quell denoise IN -o OUT [--model NAME|PATH] [--strength DB] [--speech-strength DB]
-                [--mix X] [--gain DB] [--stereo-link] [--hum] [--listen output|removed] [--quiet]
+                [--reverb-reduction DB|full] [--mix X] [--gain DB] [--stereo-link] [--hum]
+                [--listen output|removed] [--quiet]
   quell denoise FILES_OR_DIRS... --out-dir DIR [--jobs N] [options as above]
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
-                [--features 1|2] [--speed-perturb P] [--spectra]
+                [--features 1|2] [--speed-perturb P] [--spectra] [--reverb-prob P]
+                [--reverb-targets]
                 [--mixes-out DIR | --teacher DIR [--teacher-mix W]]
   quell models            list the bundled models
 
@@ -36,7 +38,9 @@ the input's rate and channels and is aligned with it sample for sample; a WAV or
 sample format (FLAC at most 24-bit), lossy input becomes 32-bit float WAV or 24-bit FLAC. Output
 appears only once complete (a temporary file beside it is renamed). --strength is the maximum
 attenuation in dB (0 = untouched, default 100); --speech-strength the limit while the model hears
-speech (default: the same as --strength; never above it), --mix the dry/wet ratio (default 1), --hum
+speech (default: the same as --strength; never above it), --reverb-reduction how much of the room's
+reverberation to take away (0 keeps it, 24 or full, the default, removes it as well as the model can;
+models with a reverb head only), --mix the dry/wet ratio (default 1), --hum
 removes mains hum and other steady tones, --listen removed writes what Quell takes away instead of
 the result (before --gain).
 --out-dir: every file (folders are searched recursively for .wav .flac .ogg .oga .mp3 .m4a .aac
@@ -47,6 +51,8 @@ at the end and the exit status is 1. Progress goes to stderr, only on a terminal
 dump-features: mixes speech and noise (augmented) and writes the features and targets the trainer
 reads (training/FORMATS.md). --features picks the feature version (default 2), --speed-perturb the
 share of speech clips played 0.88-1.15x as fast (default 0.5; 0 mixes exactly as builds before it).
+--reverb-prob is the share of mixes whose speech is put in a synthetic room (default 0.3);
+--reverb-targets also writes the reverb head's targets (gains that keep the speech with its room).
 --spectra also writes the compressed noisy/clean spectra and the band-to-bin interpolation that the
 trainer's output-spectrum loss needs (training/FORMATS.md). --mixes-out writes every noisy mixture
 for a training-time teacher; --teacher reads the teacher's outputs for the same mixes (same --seed and

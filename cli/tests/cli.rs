@@ -251,3 +251,60 @@ fn listen_removed_and_hum_options_do_what_they_say() {
     ]);
     assert!(!ok && err.contains("--listen"), "{err}");
 }
+
+/// `--reverb-reduction`: 0 keeps more of a room than `full` (the default), values outside 0..24 and
+/// models without the reverb head are refused with a message naming the option.
+#[test]
+fn reverb_reduction_option_keeps_the_room_or_is_refused() {
+    let rate = 48_000u32;
+    // A voiced burst, then its room: exponentially decaying noise for a second.
+    let n = 3 * rate as usize;
+    let burst = rate as usize;
+    let tail = common::noise(n, 3, 0.05);
+    let v = common::voiced(burst, rate as f32, 0.3);
+    let x: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = i.saturating_sub(burst) as f32 / rate as f32;
+            if i < burst { v[i] + 0.3 * tail[i] * 0.2 } else { tail[i] * (-6.9 * t / 0.6).exp() * 0.6 }
+        })
+        .collect();
+    let inp = tmp("reverb_in.wav");
+    write(&inp, quell::wav::float_spec(rate, 1), &[x]);
+    let run = |name: &str, extra: &[&str]| -> (bool, String, PathBuf) {
+        let out = tmp(name);
+        let mut args = vec!["denoise", inp.to_str().unwrap(), "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let (ok, err) = quell(&args);
+        (ok, err, out)
+    };
+    let tail_energy = |p: &Path| -> f32 {
+        let y = quell::wav::read(p).unwrap().channels.remove(0);
+        y[burst..burst + rate as usize / 2].iter().map(|v| v * v).sum()
+    };
+    let (ok0, e0, keep) = run("reverb_keep.wav", &["--reverb-reduction", "0"]);
+    let (okf, ef, full) = run("reverb_full.wav", &["--reverb-reduction", "full"]);
+    let (okd, ed, default) = run("reverb_default.wav", &[]);
+    assert!(ok0 && okf && okd, "{e0}{ef}{ed}");
+    assert_eq!(
+        std::fs::read(&full).unwrap(),
+        std::fs::read(&default).unwrap(),
+        "full is the default"
+    );
+    let db = 10.0 * (tail_energy(&keep) / tail_energy(&full)).log10();
+    assert!(db > 3.0, "--reverb-reduction 0 kept only {db:.1} dB more of the room's tail");
+    for bad in ["-1", "25", "lots"] {
+        let (ok, err, _) = run("reverb_bad.wav", &["--reverb-reduction", bad]);
+        assert!(!ok && err.contains("--reverb-reduction"), "{bad}: {err}");
+    }
+    // The default model without its reverb head: full reduction only.
+    let plain = tmp("no_reverb_head.safetensors");
+    let bytes = common::bad_models::edited(|m| {
+        m.tensors.retain(|t| !t.name.starts_with("reverb_gain."));
+    });
+    std::fs::write(&plain, bytes).unwrap();
+    let (ok, err, _) = run(
+        "reverb_nohead.wav",
+        &["--model", plain.to_str().unwrap(), "--reverb-reduction", "6"],
+    );
+    assert!(!ok && err.contains("no reverb head"), "{err}");
+}

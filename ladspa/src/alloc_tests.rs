@@ -103,6 +103,7 @@ fn drive(index: c_ulong) {
             controls[Control::SpeechStrength as usize] = 100.0 - 20.0 * k as f32;
             controls[Control::Listen as usize] = ((k / 2) % 2) as f32;
             controls[Control::Hum as usize] = ((k + 1) % 2) as f32;
+            controls[Control::Reverb as usize] = 4.0 * k as f32;
             left[7] = if k == 2 { f32::NAN } else { 0.1 };
             run(h, *block as c_ulong);
         }
@@ -111,6 +112,7 @@ fn drive(index: c_ulong) {
         controls[Control::SpeechStrength as usize] = f32::NAN;
         controls[Control::Listen as usize] = f32::NAN;
         controls[Control::Hum as usize] = 1.0;
+        controls[Control::Reverb as usize] = f32::NAN;
         run(h, 4096);
         d.deactivate.unwrap()(h);
         d.activate.unwrap()(h);

@@ -27,12 +27,15 @@ pub enum Control {
     Listen,
     /// Toggle: adaptive notches on mains hum and steady tones.
     Hum,
+    /// How much of the room to take away, 0 dB to the top of the range ("full"); models without
+    /// the reverb head always remove it fully.
+    Reverb,
     /// Output: the delay in samples, read by hosts that compensate it.
     Latency,
 }
 
 impl Control {
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 14;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +189,15 @@ const HUM: PortSpec = control(
     1.0,
     0.0,
 );
+// Full reduction by default: the sound of a model without the reverb head.
+const REVERB: PortSpec = control(
+    c"Reverb reduction (dB, 24 = full)",
+    Control::Reverb,
+    BOUNDED | HINT_DEFAULT_MAXIMUM,
+    0.0,
+    quell_core::engine::MAX_REVERB_REDUCTION_DB,
+    quell_core::engine::MAX_REVERB_REDUCTION_DB,
+);
 const LATENCY: PortSpec = PortSpec {
     name: c"latency",
     slot: Slot::Control(Control::Latency),
@@ -197,7 +209,7 @@ const LATENCY: PortSpec = PortSpec {
 
 // Layout: audio ports, the controls in the order they were added (so a host that stores values by
 // port index keeps the older ones), then the `latency` output last.
-pub static MONO: [PortSpec; 14] = [
+pub static MONO: [PortSpec; 15] = [
     audio(c"Input", Slot::Input(0)),
     audio(c"Output", Slot::Output(0)),
     STRENGTH,
@@ -211,10 +223,11 @@ pub static MONO: [PortSpec; 14] = [
     SPEECH_STRENGTH,
     LISTEN,
     HUM,
+    REVERB,
     LATENCY,
 ];
 
-pub static STEREO: [PortSpec; 17] = [
+pub static STEREO: [PortSpec; 18] = [
     audio(c"Input L", Slot::Input(0)),
     audio(c"Input R", Slot::Input(1)),
     audio(c"Output L", Slot::Output(0)),
@@ -231,6 +244,7 @@ pub static STEREO: [PortSpec; 17] = [
     SPEECH_STRENGTH,
     LISTEN,
     HUM,
+    REVERB,
     LATENCY,
 ];
 
@@ -281,6 +295,7 @@ fn spec(c: Control) -> &'static PortSpec {
         Control::SpeechStrength => &SPEECH_STRENGTH,
         Control::Listen => &LISTEN,
         Control::Hum => &HUM,
+        Control::Reverb => &REVERB,
         Control::Latency => &LATENCY,
     }
 }
@@ -306,6 +321,7 @@ pub fn engine_params(raw: &RawControls) -> EngineParams {
             Listen::Output
         },
         hum_removal: toggle(raw, Control::Hum),
+        reverb_reduction_db: value(raw, Control::Reverb),
         mix: value(raw, Control::Mix) / 100.0,
         output_gain: 10f32.powf(value(raw, Control::Gain) / 20.0),
         stereo_link: toggle(raw, Control::Link),

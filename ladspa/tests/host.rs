@@ -326,6 +326,7 @@ fn descriptors_and_ports_are_what_hosts_expect() {
             ("Speech strength (dB)", 0.0, 100.0, 100.0),
             ("Listen removed", 0.0, 1.0, 0.0),
             ("Hum removal", 0.0, 1.0, 0.0),
+            ("Reverb reduction (dB, 24 = full)", 0.0, 24.0, 24.0),
         ];
         for name in ["Stereo link", "VAD gate", "Listen removed", "Hum removal"] {
             if let Some(p) = ports.iter().find(|p| p.name == name) {
@@ -337,7 +338,7 @@ fn descriptors_and_ports_are_what_hosts_expect() {
         let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
         let first_control = if stereo { 4 } else { 2 };
         assert!(names[first_control].starts_with("Strength"));
-        let tail = &names[names.len() - 5..];
+        let tail = &names[names.len() - 6..];
         assert_eq!(
             tail,
             [
@@ -345,10 +346,11 @@ fn descriptors_and_ports_are_what_hosts_expect() {
                 "Speech strength (dB)",
                 "Listen removed",
                 "Hum removal",
+                "Reverb reduction (dB, 24 = full)",
                 "latency"
             ]
         );
-        assert_eq!(ports.len(), if stereo { 17 } else { 14 });
+        assert_eq!(ports.len(), if stereo { 18 } else { 15 });
         for (name, lo, hi, def) in expect {
             let p = ports.iter().find(|p| p.name.starts_with(name)).unwrap();
             assert_eq!(p.kind, PORT_INPUT | PORT_CONTROL, "{name}");
@@ -504,6 +506,7 @@ fn absurd_controls_are_clamped() {
         ("Speech strength", -40.0, 0.0),
         ("Listen removed", f32::NAN, 0.0),
         ("Hum removal", 1e30, 1.0),
+        ("Reverb reduction", f32::NAN, 24.0),
     ] {
         absurd.set(name, bad);
         sane.set(name, good);

@@ -152,7 +152,8 @@ impl Plugin for Quell {
         self.telemetry
             .sample_rate
             .store(config.sample_rate, Ordering::Relaxed);
-        self.telemetry.set_active(key);
+        self.telemetry
+            .set_active(key, engine.model().has_reverb_head());
         self.feed_writer = Some(FeedWriter::new(engine.grid()));
         self.engine = Some(engine);
         self.requested_model = key;
@@ -217,7 +218,8 @@ impl Plugin for Quell {
                 match engine.swap_model(prepared.instance) {
                     Ok(old) => {
                         self.receiver.retire(old);
-                        self.telemetry.set_active(key);
+                        self.telemetry
+                            .set_active(key, engine.model().has_reverb_head());
                     }
                     // Built for another rate/layout (a reactivation raced it): discard.
                     Err(stale) => self.receiver.retire(stale),

@@ -5,7 +5,9 @@ use nice_plug_egui::EguiEditorState;
 use std::sync::{Arc, RwLock};
 
 use super::handoff::ModelKey;
-use crate::engine::{EngineParams, Listen, MAX_HOLD_MS, MAX_LOOKBACK_MS, MAX_STRENGTH_DB};
+use crate::engine::{
+    EngineParams, Listen, MAX_HOLD_MS, MAX_LOOKBACK_MS, MAX_REVERB_REDUCTION_DB, MAX_STRENGTH_DB,
+};
 
 /// Editor size in logical points when nothing was saved.
 pub const DEFAULT_EDITOR_SIZE: (f32, f32) = (860.0, 560.0);
@@ -72,6 +74,10 @@ pub struct QuellParams {
     /// Maximum attenuation while the model hears speech (never more than Strength).
     #[id = "speech-strength"]
     pub speech_strength: FloatParam,
+    /// How much of the room to take away, independent of Strength (noise); the top is "Full".
+    /// Needs a model with the reverb head; others always remove the room fully.
+    #[id = "reverb-reduction"]
+    pub reverb_reduction: FloatParam,
     /// Output, or what is removed.
     #[id = "listen"]
     pub listen: EnumParam<ListenChoice>,
@@ -135,6 +141,16 @@ impl Default for QuellParams {
             )
             .with_unit(" dB")
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            reverb_reduction: FloatParam::new(
+                "Reverb Reduction",
+                MAX_REVERB_REDUCTION_DB,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: MAX_REVERB_REDUCTION_DB,
+                },
+            )
+            .with_value_to_string(Arc::new(reverb_to_string))
+            .with_string_to_value(Arc::new(reverb_from_string)),
             listen: EnumParam::new("Listen", ListenChoice::Output),
             hum_removal: BoolParam::new("Hum Removal", false),
             mix: FloatParam::new("Mix", 1.0, FloatRange::Linear { min: 0.0, max: 1.0 })
@@ -188,12 +204,30 @@ impl Default for QuellParams {
     }
 }
 
+/// "Full" at the top of the range (the room removed as well as the model can), else dB.
+fn reverb_to_string(db: f32) -> String {
+    if db >= MAX_REVERB_REDUCTION_DB {
+        "Full".into()
+    } else {
+        format!("{db:.1} dB")
+    }
+}
+
+fn reverb_from_string(s: &str) -> Option<f32> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("full") {
+        return Some(MAX_REVERB_REDUCTION_DB);
+    }
+    s.trim_end_matches("dB").trim().parse().ok()
+}
+
 impl QuellParams {
     /// Current targets for the engine (it smooths them per hop itself).
     pub fn engine_params(&self) -> EngineParams {
         EngineParams {
             strength_db: self.strength.value(),
             speech_strength_db: self.speech_strength.value(),
+            reverb_reduction_db: self.reverb_reduction.value(),
             listen: match self.listen.value() {
                 ListenChoice::Output => Listen::Output,
                 ListenChoice::Removed => Listen::Removed,

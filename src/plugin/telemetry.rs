@@ -2,7 +2,7 @@
 //! waiting, read whenever the editor repaints.
 
 use atomic_float::AtomicF32;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::handoff::ModelKey;
 
@@ -13,6 +13,8 @@ pub struct Telemetry {
     pub sample_rate: AtomicF32,
     /// Model running in the engine: bundled index, or `u32::MAX` for the user file.
     pub active_model: AtomicU32,
+    /// Whether that model has the reverb head (else Reverb Reduction is shown as unavailable).
+    pub reverb_head: AtomicBool,
     /// Share of real time spent in `process()`, smoothed (1.0 = a whole core).
     pub cpu_load: AtomicF32,
 }
@@ -27,13 +29,15 @@ impl Default for Telemetry {
             latency_samples: AtomicU32::new(0),
             sample_rate: AtomicF32::new(0.0),
             active_model: AtomicU32::new(0),
+            reverb_head: AtomicBool::new(false),
             cpu_load: AtomicF32::new(0.0),
         }
     }
 }
 
 impl Telemetry {
-    pub fn set_active(&self, key: ModelKey) {
+    pub fn set_active(&self, key: ModelKey, reverb_head: bool) {
+        self.reverb_head.store(reverb_head, Ordering::Relaxed);
         let code = match key {
             ModelKey::Bundled(i) => i as u32,
             ModelKey::User(_) => USER_MODEL,

@@ -18,6 +18,8 @@ pub struct MixConfig {
     /// Probability that a speech clip is played faster or slower (pitch and formants move with it:
     /// new voices from few speakers). 0 draws no random numbers, so older seeds mix as before.
     pub speed_prob: f32,
+    /// Probability that the speech is put in a synthetic room (drawn for every mix either way).
+    pub reverb_prob: f32,
 }
 
 /// Speed factors for [`MixConfig::speed_prob`]: about -2.2 to +2.4 semitones.
@@ -31,6 +33,7 @@ impl Default for MixConfig {
             min_seconds: 3.0,
             max_seconds: 8.0,
             speed_prob: 0.5,
+            reverb_prob: 0.3,
         }
     }
 }
@@ -39,6 +42,9 @@ pub struct Mix {
     pub noisy: Vec<f32>,
     /// What the model should keep: the speech with only the early part of any reverberation.
     pub target: Vec<f32>,
+    /// The speech with its whole room (the reverb head's target); equal to `target` when the mix
+    /// has no room.
+    pub reverberant: Vec<f32>,
     /// Where the speech's own content ends (bands above are "don't care").
     pub bandwidth_hz: f32,
     /// Simulated host Nyquist (24 kHz unless a low-rate input is simulated).
@@ -114,7 +120,7 @@ pub fn make(speech: &Pool, noise: &Pool, cfg: &MixConfig, rng: &mut Rng) -> Mix 
     } else {
         super::frames::bandwidth_hz(&dry)
     };
-    let (reverberant, target) = if !no_speech && rng.chance(0.3) {
+    let (reverberant, target) = if !no_speech && rng.chance(cfg.reverb_prob) {
         let (full, early) = random_rir(RATE, rng);
         (convolve(&dry, &full), convolve(&dry, &early))
     } else {
@@ -139,9 +145,14 @@ pub fn make(speech: &Pool, noise: &Pool, cfg: &MixConfig, rng: &mut Rng) -> Mix 
         .map(|(s, v)| s + v * noise_gain)
         .collect();
     let mut target = target;
-    // Overall level, -45..-12 dBFS RMS, applied to mixture and target alike.
+    let mut reverberant = reverberant;
+    // Overall level, -45..-12 dBFS RMS, applied to mixture and targets alike.
     let level = 10f32.powf(rng.range(-45.0, -12.0) / 20.0) / rms(&noisy).max(1e-9);
-    for x in noisy.iter_mut().chain(target.iter_mut()) {
+    for x in noisy
+        .iter_mut()
+        .chain(target.iter_mut())
+        .chain(reverberant.iter_mut())
+    {
         *x *= level;
     }
     if rng.chance(0.05) {
@@ -160,6 +171,7 @@ pub fn make(speech: &Pool, noise: &Pool, cfg: &MixConfig, rng: &mut Rng) -> Mix 
     Mix {
         noisy,
         target,
+        reverberant,
         bandwidth_hz,
         nyquist_hz,
     }

@@ -21,6 +21,8 @@ pub struct ModelInstance {
     energies: Vec<f32>,
     features: Vec<f32>,
     raw: Vec<f32>,
+    /// The reverb head's gains (unused for a model without one).
+    room_raw: Vec<f32>,
     floored: Vec<f32>,
 }
 
@@ -51,6 +53,7 @@ impl ModelInstance {
             energies: vec![0.0; nb],
             features: vec![0.0; weights.n_features],
             raw: vec![0.0; nb],
+            room_raw: vec![0.0; nb],
             floored: vec![0.0; nb],
             bands,
             grid,
@@ -99,12 +102,26 @@ impl ModelInstance {
         features::needs_long_window(self.weights.feature_version)
     }
 
+    /// Whether the model has the reverb head, so `run`'s `room` does anything.
+    pub fn has_reverb_head(&self) -> bool {
+        self.weights.has_reverb_head()
+    }
+
     /// Run the network on one frame's power spectrum (and long-window power, read only by feature
-    /// version 2) for mask channel `c`; returns speech probability.
-    pub fn run(&mut self, c: usize, power: &[f32], long_power: &[f32]) -> f32 {
+    /// version 2) for mask channel `c`; returns speech probability. `room` (0..1) is the share of
+    /// the reverberation to keep: 0 is the dry head alone (direct sound and early reflections),
+    /// 1 the reverb head (speech with its room); ignored by a model without the reverb head.
+    pub fn run(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
         self.bands.band_energies(power, &mut self.energies);
         features::compute(&self.energies, long_power, &mut self.features);
-        let vad = self.states[c].step(&self.weights, &self.features, &mut self.raw);
+        let state = &mut self.states[c];
+        let vad = state.step(&self.weights, &self.features, &mut self.raw);
+        if room > 0.0 && state.reverb_gains(&self.weights, &mut self.room_raw) {
+            // The room's share is what the reverb head keeps beyond the dry head; never less.
+            for (g, &r) in self.raw.iter_mut().zip(&self.room_raw) {
+                *g += room * (r - *g).max(0.0);
+            }
+        }
         for (s, &g) in self.smoothed[c].iter_mut().zip(&self.raw) {
             let g = if g.is_finite() { g } else { 1.0 };
             *s = g.max(*s * GAIN_DECAY_PER_HOP);

@@ -10,7 +10,7 @@ mod speech;
 
 pub use gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
 pub use instance::ModelInstance;
-pub use params::{EngineParams, Listen, MAX_STRENGTH_DB};
+pub use params::{EngineParams, Listen, MAX_REVERB_REDUCTION_DB, MAX_STRENGTH_DB, room_kept};
 pub use speech::{ATTACK_MS as SPEECH_ATTACK_MS, RELEASE_MS as SPEECH_RELEASE_MS};
 
 use realfft::num_complex::Complex;
@@ -233,6 +233,7 @@ impl Engine {
         let s = self.smoothed;
         let n_ch = self.channels.len();
         let long = self.model.needs_long_window();
+        let room = params::room_kept(s.reverb_reduction_db);
         for (c, ch) in self.channels.iter_mut().enumerate() {
             self.adapter.pop_hop(c, &mut ch.hop_in);
             ch.sanitise();
@@ -253,11 +254,11 @@ impl Engine {
                     *m += p / n_ch as f32;
                 }
             }
-            let v = self.model.run(0, &self.mean_power, &self.mean_long_power);
+            let v = self.model.run(0, &self.mean_power, &self.mean_long_power, room);
             self.vad.fill(v);
         } else {
             for (c, ch) in self.channels.iter().enumerate() {
-                self.vad[c] = self.model.run(c, &ch.power, &ch.long_power);
+                self.vad[c] = self.model.run(c, &ch.power, &ch.long_power, room);
             }
         }
 

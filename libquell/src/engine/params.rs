@@ -10,6 +10,10 @@ pub struct EngineParams {
     /// Maximum attenuation in dB while the model hears speech (capped at `strength_db`). The limit
     /// in force moves between the two with the smoothed speech probability.
     pub speech_strength_db: f32,
+    /// How much of the room (reverberation) to take away, 0 (keep it) to
+    /// [`MAX_REVERB_REDUCTION_DB`] (full: the dry head alone, what models without the reverb head
+    /// always do). Independent of the noise strengths.
+    pub reverb_reduction_db: f32,
     /// What the output carries: the processed signal, or what processing takes away.
     pub listen: Listen,
     /// Adaptive notches on mains hum and other steady tones (see `dsp::hum`).
@@ -32,6 +36,16 @@ pub struct EngineParams {
 }
 
 pub const MAX_STRENGTH_DB: f32 = 100.0;
+/// The top of the reverb reduction range, which means "full": the room is removed as well as the
+/// model can (`room_kept` is 0 there).
+pub const MAX_REVERB_REDUCTION_DB: f32 = 24.0;
+
+/// The share (0..1) of the reverberation kept for a reduction in dB: -`db` dB of the room's
+/// level, bent so the top of the range reaches exactly 0 (no step into "full").
+pub fn room_kept(db: f32) -> f32 {
+    let floor = 10f32.powf(-MAX_REVERB_REDUCTION_DB / 20.0);
+    ((10f32.powf(-db / 20.0) - floor) / (1.0 - floor)).clamp(0.0, 1.0)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Listen {
@@ -48,6 +62,7 @@ impl Default for EngineParams {
         Self {
             strength_db: 100.0,
             speech_strength_db: 100.0,
+            reverb_reduction_db: MAX_REVERB_REDUCTION_DB,
             listen: Listen::Output,
             hum_removal: false,
             mix: 1.0,
@@ -76,6 +91,12 @@ impl EngineParams {
                 MAX_STRENGTH_DB,
                 d.speech_strength_db,
             ),
+            reverb_reduction_db: fix(
+                self.reverb_reduction_db,
+                0.0,
+                MAX_REVERB_REDUCTION_DB,
+                d.reverb_reduction_db,
+            ),
             mix: fix(self.mix, 0.0, 1.0, d.mix),
             output_gain: fix(self.output_gain, 0.0, 16.0, d.output_gain),
             gate_threshold: fix(self.gate_threshold, 0.0, 1.0, d.gate_threshold),
@@ -97,6 +118,7 @@ impl EngineParams {
 pub(crate) struct Smoothed {
     pub strength_db: f32,
     pub speech_strength_db: f32,
+    pub reverb_reduction_db: f32,
     /// 0 = output, 1 = removed.
     pub listen: f32,
     /// 1 = hum removal on.
@@ -114,6 +136,7 @@ impl Smoothed {
         Self {
             strength_db: p.strength_db,
             speech_strength_db: p.speech_strength_db.min(p.strength_db),
+            reverb_reduction_db: p.reverb_reduction_db,
             listen: match p.listen {
                 Listen::Output => 0.0,
                 Listen::Removed => 1.0,
@@ -135,6 +158,7 @@ impl Smoothed {
         };
         go(&mut self.strength_db, t.strength_db);
         go(&mut self.speech_strength_db, t.speech_strength_db);
+        go(&mut self.reverb_reduction_db, t.reverb_reduction_db);
         go(&mut self.listen, t.listen);
         go(&mut self.hum, t.hum);
         go(&mut self.mix, t.mix);
@@ -147,5 +171,35 @@ impl Smoothed {
     pub fn floor_gain(&self, speech: f32) -> f32 {
         let db = self.strength_db + (self.speech_strength_db - self.strength_db) * speech;
         10f32.powf(-db / 20.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_kept_runs_from_all_at_0_db_to_none_at_full() {
+        assert_eq!(room_kept(0.0), 1.0);
+        assert_eq!(room_kept(MAX_REVERB_REDUCTION_DB), 0.0);
+        // About -6 dB at 6 dB (the bend to reach 0 at the top costs under 1 dB here).
+        let k6 = 20.0 * room_kept(6.0).log10();
+        assert!((-7.0..-6.0).contains(&k6), "{k6}");
+        let mut last = 1.0;
+        for i in 1..=240 {
+            let k = room_kept(i as f32 * 0.1);
+            assert!(k < last, "strictly falling at {} dB", i as f32 * 0.1);
+            last = k;
+        }
+        let p = EngineParams {
+            reverb_reduction_db: f32::NAN,
+            ..EngineParams::default()
+        };
+        assert_eq!(p.sanitized().reverb_reduction_db, MAX_REVERB_REDUCTION_DB);
+        let p = EngineParams {
+            reverb_reduction_db: -5.0,
+            ..EngineParams::default()
+        };
+        assert_eq!(p.sanitized().reverb_reduction_db, 0.0);
     }
 }

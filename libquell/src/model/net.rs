@@ -109,4 +109,17 @@ impl NetState {
         matvec_bias(&w.vad_w, &w.vad_b, last, &mut vad);
         sigmoid(vad[0])
     }
+
+    /// The reverb head's gains for the frame `step` just ran (same hidden state), in [0, 1]:
+    /// what keeps the speech with its room. Returns false, leaving `out` alone, for a model
+    /// without that head.
+    pub fn reverb_gains(&self, w: &ModelWeights, out: &mut [f32]) -> bool {
+        let Some(head) = &w.reverb else {
+            return false;
+        };
+        let last = self.hidden.last().map(Vec::as_slice).unwrap_or(&self.dense);
+        matvec_bias(&head.w, &head.b, last, out);
+        sigmoid_in_place(out);
+        true
+    }
 }

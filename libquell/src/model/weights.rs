@@ -81,6 +81,16 @@ pub struct ModelWeights {
     pub gain_b: Vec<f32>,
     pub vad_w: Vec<f32>,
     pub vad_b: Vec<f32>,
+    /// Optional second gain head (`reverb_gain.*`): gains that keep the speech with its room. Files
+    /// without it load; the engine then has nothing to blend and reverb reduction is unavailable.
+    pub reverb: Option<GainHead>,
+}
+
+/// A band-gain head: `[B, H]` weights and `[B]` bias, sigmoid.
+#[derive(Debug, Clone)]
+pub struct GainHead {
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
 }
 
 struct Reader<'a> {
@@ -106,6 +116,10 @@ fn f16_to_f32(h: u16) -> f32 {
 }
 
 impl Reader<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.st.tensor(name).is_ok()
+    }
+
     fn tensor(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ModelError> {
         let t = self
             .st
@@ -314,6 +328,19 @@ impl ModelWeights {
         let gain_b = r.shaped("gain.bias", &[n_bands])?;
         let vad_w = r.shaped("vad.weight", &[1, last])?;
         let vad_b = r.shaped("vad.bias", &[1])?;
+        // Both tensors of the reverb head, or neither: half a head is a broken file.
+        let reverb = match (
+            r.has("reverb_gain.weight"),
+            r.has("reverb_gain.bias"),
+        ) {
+            (false, false) => None,
+            (true, true) => Some(GainHead {
+                w: r.shaped("reverb_gain.weight", &[n_bands, last])?,
+                b: r.shaped("reverb_gain.bias", &[n_bands])?,
+            }),
+            (true, false) => return Err(ModelError::MissingTensor("reverb_gain.bias".into())),
+            (false, true) => return Err(ModelError::MissingTensor("reverb_gain.weight".into())),
+        };
 
         // Metadata must agree with the tensors (`gru_hidden`/`gru_layers`, or `lstm_*` for LSTM).
         let (hidden_key, layers_key) = match cell {
@@ -367,7 +394,13 @@ impl ModelWeights {
             gain_b,
             vad_w,
             vad_b,
+            reverb,
         })
+    }
+
+    /// Whether the file carries the reverb head (see [`ModelWeights::reverb`]).
+    pub fn has_reverb_head(&self) -> bool {
+        self.reverb.is_some()
     }
 
     pub fn hidden_sizes(&self) -> impl Iterator<Item = usize> + '_ {
@@ -387,6 +420,7 @@ impl ModelWeights {
             + self.gain_b.len()
             + self.vad_w.len()
             + self.vad_b.len()
+            + self.reverb.as_ref().map_or(0, |h| h.w.len() + h.b.len())
     }
 
     /// Multiply-accumulates per frame (one hop).
@@ -399,6 +433,7 @@ impl ModelWeights {
                 .sum::<usize>()
             + self.gain_w.len()
             + self.vad_w.len()
+            + self.reverb.as_ref().map_or(0, |h| h.w.len())
     }
 }
 
@@ -483,6 +518,54 @@ mod tests {
         let rest = (w.n_features + 1) * d + (h + 1) * w.n_bands + h + 1;
         assert_eq!(w.parameter_count(), rnn + rest);
         ModelWeights::from_bytes(&rebuild(|_, _| {})).unwrap();
+    }
+
+    /// The fixture with a reverb head copied from `gain.*` (`which` picks the tensors added).
+    fn with_reverb_head(which: &[&str]) -> Vec<u8> {
+        rebuild(|t, _| {
+            let copies: Vec<_> = t
+                .iter()
+                .filter(|e| which.contains(&e.0.trim_start_matches("gain.")) && e.0.starts_with("gain."))
+                .map(|e| (format!("reverb_{}", e.0), e.1.clone(), e.2.clone(), e.3.clone()))
+                .collect();
+            t.extend(copies);
+        })
+    }
+
+    #[test]
+    fn reverb_head_is_optional_but_never_half_there() {
+        assert!(!ModelWeights::from_bytes(LSTM).unwrap().has_reverb_head());
+        let w = ModelWeights::from_bytes(&with_reverb_head(&["weight", "bias"])).unwrap();
+        assert!(w.has_reverb_head());
+        let head = w.reverb.as_ref().unwrap();
+        assert_eq!((&head.w, &head.b), (&w.gain_w, &w.gain_b));
+        let plain = ModelWeights::from_bytes(LSTM).unwrap();
+        let h = w.rnn.last().unwrap().hidden;
+        assert_eq!(
+            w.parameter_count(),
+            plain.parameter_count() + (h + 1) * w.n_bands
+        );
+        assert_eq!(
+            err(&with_reverb_head(&["weight"])),
+            ModelError::MissingTensor("reverb_gain.bias".into())
+        );
+        assert_eq!(
+            err(&with_reverb_head(&["bias"])),
+            ModelError::MissingTensor("reverb_gain.weight".into())
+        );
+        // A head for another band count is a shape error naming the tensor.
+        let b = rebuild(|t, _| {
+            let g = t.iter().find(|e| e.0 == "gain.bias").unwrap().clone();
+            let mut d = g.3.clone();
+            d.extend_from_slice(&g.3[..4]);
+            t.push(("reverb_gain.bias".into(), vec![g.1[0] + 1], g.2.clone(), d));
+            let w = t.iter().find(|e| e.0 == "gain.weight").unwrap().clone();
+            t.push(("reverb_gain.weight".into(), w.1, w.2, w.3));
+        });
+        assert!(matches!(
+            err(&b),
+            ModelError::WrongShape { tensor, .. } if tensor == "reverb_gain.bias"
+        ));
     }
 
     #[test]

@@ -112,6 +112,7 @@ const MARKS: &[&str] = &[
     "Retroactive Grace",
     "Speech Strength",
     "Hum Removal",
+    "Reverb Reduction",
     "listen-output",
     "listen-removed",
     "load",
@@ -356,6 +357,17 @@ impl QuellEditor {
                     toggle(ui, setter, &p.hum_removal, "Hum removal");
                 });
                 ui.end_row();
+                // Only models with the reverb head can keep the room; others show it greyed out.
+                let room = self.s.telemetry.reverb_head.load(Ordering::Relaxed);
+                ui.label("Reverb reduction");
+                ui.add_enabled_ui(room, |ui| slider(ui, setter, &p.reverb_reduction, 200.0));
+                if room {
+                    ui.weak("0 dB keeps the room");
+                } else {
+                    ui.weak("unavailable: this model has no reverb head");
+                }
+                ui.label("");
+                ui.end_row();
                 ui.label("Mix");
                 slider(ui, setter, &p.mix, 200.0);
                 ui.label("Output gain");
@@ -462,6 +474,8 @@ impl QuellEditor {
             serde_json::json!({
                 "strength": p.strength.value(),
                 "speech_strength": p.speech_strength.value(),
+                "reverb_reduction": p.reverb_reduction.value(),
+                "reverb_head": t.reverb_head.load(Ordering::Relaxed),
                 "listen": format!("{:?}", p.listen.value()),
                 "hum": p.hum_removal.value(),
                 "mix": p.mix.value(),

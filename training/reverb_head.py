@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Give a trained model its reverb head: a second band-gain layer that keeps the speech with its room.
+
+The trunk (dense + recurrent layers) and the dry gain head stay exactly as they are, so the model
+sounds the same at full reverb reduction; only `reverb_gain` (FORMATS.md) is fitted, on the targets
+`quell dump-features --reverb-targets` writes (gains against the reverberant speech). The head starts
+as a copy of the dry head and is trained with train.py's own band-gain loss.
+
+    python training/reverb_head.py --model models/standard.safetensors \
+        --data training/data/dumps/rev_v2 --val training/data/dumps/rev_dev_v2 \
+        --out models/standard.safetensors --parity-out tests/fixtures/parity_standard.safetensors
+
+Resumable in the sense that matters here: a run takes minutes on CPU and rewrites only --out and the
+fixture at the end (atomically); a killed run leaves both as they were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quell_model import (load_safetensors, round_weights_to_f16, run_from_zero,  # noqa: E402
+                         run_reverb_from_zero, save_safetensors, verify_files, write_parity)
+from train import loss_terms  # noqa: E402
+
+
+def load_dump(d: str, model, max_frames: int):
+    with open(os.path.join(d, "meta.json")) as f:
+        meta = json.load(f)
+    if not meta.get("reverb_targets"):
+        raise SystemExit(f"{d}: dumped without --reverb-targets")
+    if int(meta["n_features"]) != model.n_features or int(meta["n_bands"]) != model.n_bands:
+        raise SystemExit(f"{d}: {meta['n_features']} features / {meta['n_bands']} bands, model has "
+                         f"{model.n_features} / {model.n_bands}")
+    n = min(int(meta["frames"]), max_frames)
+    load = lambda name: np.asarray(np.load(os.path.join(d, name), mmap_mode="r")[:n], dtype=np.float32)
+    return meta, load("features.npy"), load("targets_reverb.npy"), load("targets.npy"), load("vad.npy")
+
+
+@torch.no_grad()
+def trunk(model, feats: np.ndarray, lanes: int = 16) -> torch.Tensor:
+    """Last recurrent layer's output [T,H] over the frame stream, cut into `lanes` consecutive
+    pieces run side by side (each from a zero state, as the engine starts)."""
+    T = feats.shape[0] // lanes * lanes
+    x = torch.from_numpy(feats[:T]).view(lanes, T // lanes, -1)
+    out = []
+    h = None
+    for s in range(0, x.shape[1], 2000):
+        xi = torch.tanh(model.input((x[:, s:s + 2000] - model.feature_mean) / model.feature_std))
+        y, h = model.rnn(xi, h)
+        out.append(y)
+    return torch.cat(out, 1).reshape(T, -1)
+
+
+def head_loss(head, hidden, targets, vad, args):
+    logits = head(hidden)
+    zeros = torch.zeros(logits.shape[0], 1)
+    terms = loss_terms(logits, zeros, targets, vad[:, None], args)
+    s, c = terms["gain"]
+    return s / c.clamp_min(1.0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="trained model file (.safetensors)")
+    ap.add_argument("--data", required=True, help="dump dir written with --reverb-targets")
+    ap.add_argument("--val", required=True, help="dev dump dir written with --reverb-targets")
+    ap.add_argument("--out", required=True, help="model file to write (may be --model)")
+    ap.add_argument("--parity-out", default=None, help="rewrite this parity fixture with reverb gains")
+    ap.add_argument("--max-frames", type=int, default=720_000, help="training frames used (1 h)")
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=4096, help="frames per step")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--speech-weight", type=float, default=0.0,
+                    help="1 + W x VAD frame weights (0, as train.py's reverb term: the VAD marks the direct "
+                         "speech, not the room's tail this head keeps)")
+    ap.add_argument("--over-suppress", type=float, default=0.5,
+                    help="extra weight on gains below the target (the head exists to keep the room)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    loss_args = SimpleNamespace(quartic=4.0, over_suppress=args.over_suppress, speech_weight=args.speech_weight)
+
+    model, meta = load_safetensors(args.model)
+    with open(args.model, "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    f16 = header["gain.weight"]["dtype"] == "F16"
+    for p in model.parameters():
+        p.requires_grad_(False)
+    head = model.add_reverb_head()
+    for p in head.parameters():
+        p.requires_grad_(True)
+
+    t0 = time.time()
+    _, f_tr, r_tr, d_tr, v_tr = load_dump(args.data, model, args.max_frames)
+    _, f_va, r_va, d_va, v_va = load_dump(args.val, model, args.max_frames)
+    h_tr, h_va = trunk(model, f_tr), trunk(model, f_va)
+    n_tr, n_va = h_tr.shape[0], h_va.shape[0]
+    r_tr, v_tr = torch.from_numpy(r_tr[:n_tr]), torch.from_numpy(v_tr[:n_tr])
+    rv, vv, dv = (torch.from_numpy(a[:n_va]) for a in (r_va, v_va, d_va))
+    print(f"trunk over {n_tr} + {n_va} frames in {time.time() - t0:.0f} s", flush=True)
+
+    def val():
+        with torch.no_grad():
+            return head_loss(head, h_va, rv, vv, loss_args).item()
+
+    with torch.no_grad():
+        dry_on_room = head_loss(model.gain, h_va, rv, vv, loss_args).item()
+        dry_on_dry = head_loss(model.gain, h_va, dv, vv, loss_args).item()
+    print(f"dev loss on reverberant targets: dry head {dry_on_room:.5f} (dry head on dry targets "
+          f"{dry_on_dry:.5f})", flush=True)
+    opt = torch.optim.Adam(head.parameters(), lr=args.lr)
+    g = torch.Generator().manual_seed(args.seed)
+    best = (val(), {k: v.clone() for k, v in head.state_dict().items()})
+    for step in range(1, args.steps + 1):
+        lr = args.lr * 0.5 * (1 + np.cos(np.pi * step / args.steps))
+        for pg in opt.param_groups:
+            pg["lr"] = lr
+        idx = torch.randint(0, n_tr, (args.batch,), generator=g)
+        loss = head_loss(head, h_tr[idx], r_tr[idx], v_tr[idx], loss_args)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 250 == 0 or step == args.steps:
+            v = val()
+            if v < best[0]:
+                best = (v, {k: x.clone() for k, x in head.state_dict().items()})
+            print(f"step {step}: train {loss.item():.5f} dev {v:.5f} (best {best[0]:.5f})", flush=True)
+    head.load_state_dict(best[1])
+    print(f"reverb head: dev loss on reverberant targets {dry_on_room:.5f} -> {best[0]:.5f}", flush=True)
+
+    if f16:
+        round_weights_to_f16(model)
+    meta = dict(meta)
+    meta["description"] = meta.get("description", "")
+    tmp = args.out + ".tmp"
+    save_safetensors(model, tmp, meta, f16_weights=f16)
+    if args.parity_out:
+        from safetensors.numpy import load_file
+
+        par = load_file(args.parity_out)
+        x = par["features"]
+        gains, vad = run_from_zero(model, x)
+        if np.abs(gains - par["gains"]).max() > 1e-5:
+            raise SystemExit("the trunk changed: dry gains differ from the existing fixture")
+        ptmp = args.parity_out + ".tmp"
+        with open(args.parity_out, "rb") as f:
+            pheader = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+        model_rel = pheader["__metadata__"]["model"]
+        write_parity(ptmp, model_rel, x, gains, vad, run_reverb_from_zero(model, x))
+        err = verify_files(tmp, ptmp)
+        os.replace(ptmp, args.parity_out)
+        print(f"wrote {args.parity_out}: max |diff| {err:.2e}")
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
