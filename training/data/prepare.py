@@ -7,7 +7,9 @@ Run through prepare.sh, which downloads and unpacks the packages first. This scr
   * synthesises some speech with espeak-ng and flite,
   * builds noise files (0ad ambience/effects/music excerpts, keyboard typing from bucklespring clicks),
   * splits train/dev by speaker and by noise file (deterministic, no randomness in the split),
-  * writes lists/{speech,noise}_{train,dev}.txt, lists/*_meta.tsv and lists/summary.txt.
+  * writes lists/{speech,noise}_{train,dev}.txt, lists/*_meta.tsv and lists/summary.txt,
+  * and the v2 lists lists/{speech,noise}_{train,dev}_v2.txt: the v1 lists (frozen: older feature
+    dumps and the dev sets depend on them) plus the sources marked new in shared/DATA.md.
 
 Idempotent: every output is written atomically and skipped when present. Every random choice
 is seeded from the global seed and the item's name, so reruns (and parallel runs) give the same data.
@@ -21,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -31,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter, ellip, sosfiltfilt
 
 SEED = 20240611
 SR = 48000
@@ -50,6 +53,33 @@ OAD_DIR = EXTRACT / "0ad/audio"
 BUCKLE_DIR = EXTRACT / "usr/share/buckle/wav"
 FLITE_BIN = EXTRACT / "usr/bin/flite"
 FLITE_LIB = EXTRACT / "usr/lib/x86_64-linux-gnu"
+# v2 speech
+FESTVOX_RU_DIR = EXTRACT / "usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav"
+ASTERISK_DIR = EXTRACT / "usr/share/asterisk/sounds"
+QUEEN_FILE = EXTRACT / "usr/share/scummvm/flight-of-the-amazon-queen/queen.1c"
+OAD_VOICE_DIR = OAD_DIR / "voice"
+NEXUIZ_DIR = EXTRACT / "nexuiz/sound/tutorial"
+# v2 noise: name -> (folder, globs); flightgear's Sounds/mk-viii and Sounds/tcas are spoken callouts
+STK_DIR = EXTRACT / "usr/share/games/supertuxkart/data"
+NEW_NOISE_SOURCES = {
+    "redeclipse": (EXTRACT / "usr/share/games/redeclipse/data/sounds/ambience", ["**/*.ogg"]),
+    "widelands": (EXTRACT / "usr/share/games/widelands/data/sound", ["**/*.ogg"]),
+    "supertuxkart": (STK_DIR, ["sfx/*.ogg", "tracks/*/*.ogg"]),
+    "lincity": (EXTRACT / "usr/share/games/lincity-ng/sounds", ["*.wav"]),
+    "flightgear": (EXTRACT / "usr/share/games/flightgear/Sounds", ["*.wav"]),
+    "qabcs": (EXTRACT / "usr/share/qabcs/abcs/all/noises", ["*.ogg"]),
+}
+# speech, voices and music inside those packages (qabcs: the people and cartoon characters)
+NEW_NOISE_EXCLUDE = {
+    "supertuxkart": {"sfx/sara_airport_pa.ogg", "tracks/introcutscene2/nolok_speech.ogg",
+                     "tracks/introcutscene2/intro2.ogg", "sfx/WilhelmScream.ogg", "sfx/ugh.ogg", "sfx/wee.ogg",
+                     "tracks/ancient_colosseum_labyrinth/Battle_Theme_1.ogg", "tracks/cave/beneath_the_rabbit_hole.ogg",
+                     "tracks/battleisland/Gran_Paradiso_Unused_-_TuxKart_5a_Gowns_Bow_Remix.ogg"},
+    "qabcs": {n + ".ogg" for n in (
+        "adjutant", "cheburashka", "chef", "clown", "dogmatix", "doll", "dunno", "emelya", "firebird",
+        "gamekeeper", "ivasyk", "joker", "ode", "ole_lukoje", "pishik", "prince", "pupil", "quiz_game",
+        "robot", "sailorboy", "schooler", "umka", "ursula", "walkie-talkie", "x-men", "yaga", "yeti")},
+}
 
 # ---------------------------------------------------------------- split policy (by speaker / file)
 TUX_DEV_LANGS = {"da", "ca"}            # da: full-band; ca: band-limited (11-16 kHz)
@@ -58,6 +88,12 @@ HEDGE_DEV_PACKS = {"Pirate", "Surfer"}
 ESPEAK_DEV_VARIANTS = {"Andrea", "m6"}
 FLITE_DEV_VOICES = {"rms"}
 NOISE_DEV_FRACTION = 0.15               # per 0ad category (hash-ranked), and per music/keyboard pool
+# v2 sources (the v1 split above is unchanged); one-speaker sources (festvox-ru, nexuiz) are train
+FILLETS_NL_DEV_LEVELS = {"key", "briefcase"}  # nl minor roles, one voice per level (2.3 + 2.0 min)
+ASTERISK_DEV_VOICES = {"Carlo"}         # it_IT male; en_US and es_MX are both Allison, so both train
+QUEEN_DEV_FRACTION = 0.12               # of the non-Joe dialogue by duration, whole talk files (persons)
+OAD_VOICE_DEV_CIVS = {"latin"}          # 0ad unit voices: one civilisation (its female and male voice)
+# v2 noise: NOISE_DEV_FRACTION of each package's duration, by file
 
 # ---------------------------------------------------------------- speech quality filter
 FRAME = 960                  # 20 ms at 48 kHz
@@ -67,12 +103,16 @@ MIN_SPEECH_S = 0.4           # after trimming
 TRIM_PAD_S = 0.10
 PEAK_DBFS = -1.0
 
+ASTERISK_PASS_HZ = 3700     # G.722's 4-8 kHz band is codec noise ~17 dB under the speech: cut it
+ASTERISK_BAND_HZ = 4000
+
 # ---------------------------------------------------------------- noise amounts
 MUSIC_EXCERPT_S = 20.0       # one excerpt per music track
 EFFECT_BED_S = 30.0          # short 0ad effects are concatenated into beds of about this length
 KEYBOARD_FILE_S = 30.0
 KEYBOARD_TRAIN_FILES = 12
 KEYBOARD_DEV_FILES = 3
+NEW_NOISE_WHOLE_S = 5.0      # v2 noise files this long are kept whole (loops); shorter ones go into beds
 
 # ---------------------------------------------------------------- synthetic speech amounts (seconds)
 ESPEAK_TARGET_S = 24 * 60
@@ -98,6 +138,43 @@ def load_48k_mono(path, return_rate=False):
     if sr != SR:
         x = soxr.resample(x, sr, SR, quality="VHQ")
     return (x, sr) if return_rate else x
+
+
+_LPF4K = ellip(10, 0.1, 80, ASTERISK_PASS_HZ, btype="lowpass", fs=SR, output="sos")
+
+
+def lowpass_4k(x):
+    """Zero-phase elliptic low-pass: -68 dB at 4 kHz, so the 65 dB bandwidth rule stops near 4 kHz."""
+    return sosfiltfilt(_LPF4K, x) if len(x) > 256 else x
+
+
+def ffmpeg_48k(blob, fmt):
+    """Decode bytes of a raw format soundfile cannot read (g722, mp3) with ffmpeg, then as a file."""
+    with tempfile.TemporaryDirectory() as td:
+        wav = os.path.join(td, "d.wav")
+        res = subprocess.run(["ffmpeg", "-v", "error", "-f", fmt, "-i", "pipe:0", "-c:a", "pcm_f32le", wav],
+                             input=blob, capture_output=True)
+        if res.returncode != 0 or not os.path.exists(wav):
+            raise RuntimeError(res.stderr.decode(errors="ignore")[:100])
+        return load_48k_mono(wav, return_rate=True)
+
+
+def decode_48k(src):
+    """(48 kHz mono, source bandwidth in Hz) of a file, a .g722 prompt or a 'queen.1c@offset+size' entry."""
+    if src.startswith(f"{QUEEN_FILE}@"):
+        path, span = src.rsplit("@", 1)
+        off, size = map(int, span.split("+"))
+        with open(path, "rb") as f:
+            f.seek(off)
+            blob = f.read(size)
+        m = re.search(rb"\xff[\xe0-\xff]", blob)  # first MPEG frame sync
+        x, sr = ffmpeg_48k(blob[m.start():] if m else b"", "mp3")
+        return x, sr / 2
+    if src.endswith(".g722"):
+        x, _ = ffmpeg_48k(Path(src).read_bytes(), "g722")
+        return lowpass_4k(x), ASTERISK_BAND_HZ
+    x, sr = load_48k_mono(src, return_rate=True)
+    return x, sr / 2
 
 
 def write_wav(path, x):
@@ -248,12 +325,98 @@ def real_speech_items():
     return items
 
 
+def fillets_main_voice(stem):
+    """'m' or 'v' (the two fish) from <level>-<v>-<word>, <v>-<word>, <word>-<v>, bar_v_word; else None."""
+    parts = re.split(r"[-_]", stem)
+    if len(parts) >= 3 and parts[1] in ("m", "v"):
+        return parts[1]
+    if len(parts) == 2:
+        for tok in parts[::-1]:
+            if tok in ("m", "v"):
+                return tok
+    return None
+
+
+def queen_entries():
+    """(name, offset, size) of every entry in queen.1c's table: 'QTBL', a big-endian u16 count at
+    byte 13, then 21-byte entries (12-byte NUL-padded name, 1 byte, u32 offset, u32 size)."""
+    with open(QUEEN_FILE, "rb") as f:
+        head = f.read(15)
+        if head[:4] != b"QTBL":
+            sys.exit(f"{QUEEN_FILE}: not a QTBL archive")
+        n = struct.unpack(">H", head[13:15])[0]
+        table = f.read(21 * n)
+    out = []
+    for i in range(n):
+        e = table[21 * i : 21 * i + 21]
+        name = e[:12].split(b"\0")[0].decode("latin-1").upper()
+        off, size = struct.unpack(">II", e[13:21])
+        out.append((name, off, size))
+    return out
+
+
+def queen_speaker(name, cutaways):
+    """Speaker of a *.SB entry (MP3), or None when it is not speech. Dialogue lines are
+    <talk file:2><line:4><J|P><segment> (ScummVM's talk.cpp): J is Joe, P the person of that talk
+    file; JOE* are Joe's remarks; lines named after a .CUT file are cutaways, which mix speakers.
+    The rest are sound effects ('1000SSSS', '116BSSSS': ScummVM's Sound::_sfxName) or unknown."""
+    stem = name[:-3]
+    m = re.match(r"(\d\d)[0-9A-FSX]{4}([JP])[0-9A-F]$", stem)
+    if m:
+        return "joe" if m.group(2) == "J" else "p" + m.group(1)
+    if stem.startswith("JOE"):
+        return "joe"
+    return "cutaway" if any(stem.startswith(c) for c in cutaways) else None
+
+
+def real_speech_items_v2():
+    """Like real_speech_items(), for the sources new in shared/DATA.md (lists/*_v2.txt)."""
+    items = []
+    for p in sorted(FILLETS_DIR.rglob("nl/*.ogg")):
+        level = p.parent.parent.relative_to(FILLETS_DIR).as_posix()
+        spk = fillets_main_voice(p.stem) or level  # the nl dub's minor roles: one voice per level
+        split = "dev" if spk in FILLETS_NL_DEV_LEVELS else "train"
+        items.append(("fillets_nl", spk, split, str(p),
+                      f"fillets_nl/{spk}/{level.replace('/', '_')}__{p.stem}.wav"))
+    for p in sorted(FESTVOX_RU_DIR.glob("ru_*.wav")):
+        items.append(("festvox_ru", "msu_ru_nsh", "train", str(p), f"festvox_ru/{p.stem}.wav"))
+    for vdir in sorted(ASTERISK_DIR.glob("*_*_*_*")):
+        spk = vdir.name.split("_", 3)[3]  # en_US_f_Allison -> Allison (also es_MX's voice)
+        split = "dev" if spk in ASTERISK_DEV_VOICES else "train"
+        for p in sorted(vdir.rglob("*.g722")):
+            rel = p.relative_to(vdir).with_suffix("").as_posix()
+            if rel.startswith("silence/"):
+                continue
+            items.append(("asterisk", spk, split, str(p), f"asterisk/{vdir.name}/{rel.replace('/', '__')}.wav"))
+    entries = queen_entries()
+    cutaways = {n[:-4] for n, _, _ in entries if n.endswith(".CUT")}
+    sb = [(n, off, size, queen_speaker(n, cutaways)) for n, off, size in entries if n.endswith(".SB")]
+    sb = [e for e in sb if e[3]]
+    persons = defaultdict(float)  # seconds (16 kbit/s CBR)
+    for n, off, size, spk in sb:
+        if spk.startswith("p"):
+            persons[spk] += size * 8 / 16000
+    qdev = pick_by_duration(persons, QUEEN_DEV_FRACTION, "queen")
+    for n, off, size, spk in sb:
+        split = "dev" if spk in qdev else "train"
+        items.append(("amazon_queen", spk, split, f"{QUEEN_FILE}@{off}+{size}",
+                      f"amazon_queen/{spk}/{n[:-3]}.wav"))
+    for p in sorted(OAD_VOICE_DIR.glob("*/civ/civ_*.ogg")):
+        civ = p.parts[-3]
+        spk = f"{civ}_{p.name.split('_')[1]}"  # civ_female_attack_1.ogg -> latin_female
+        split = "dev" if civ in OAD_VOICE_DEV_CIVS else "train"
+        items.append(("0ad_voice", spk, split, str(p), f"0ad_voice/{spk}/{p.stem}.wav"))
+    for p in sorted(NEXUIZ_DIR.glob("*.ogg")):
+        items.append(("nexuiz", "narrator", "train", str(p), f"nexuiz/{p.stem}.wav"))
+    return items
+
+
 def process_real(item):
     source, spk, split, src, rel = item
     out = SPEECH / split / rel
     rec = {"source": source, "speaker": spk, "split": split, "src": src, "path": str(out)}
     try:
-        x, src_sr = load_48k_mono(src, return_rate=True)
+        x, band = decode_48k(src)
     except Exception as e:  # unreadable file
         rec.update(keep=False, reason=f"read error {e}")
         return rec
@@ -271,7 +434,7 @@ def process_real(item):
     if len(y) < MIN_SPEECH_S * SR:
         rec.update(keep=False, reason="too short")
         return rec
-    rec["bandwidth_hz"] = round(min(bandwidth_hz(y), src_sr / 2))
+    rec["bandwidth_hz"] = round(min(bandwidth_hz(y), band))
     rec["dur"] = round(len(y) / SR, 3)
     rec["keep"] = True
     if not DRY and not out.exists():
@@ -279,18 +442,19 @@ def process_real(item):
     return rec
 
 
-def stage_speech(jobs):
-    items = real_speech_items()
-    man = CACHE / "speech_real.json"
+def stage_speech(jobs, v2=False):
+    items = real_speech_items_v2() if v2 else real_speech_items()
+    name = "speech_v2" if v2 else "speech_real"
+    man = CACHE / f"{name}.json"
     if man.exists() and not DRY:
         recs = json.loads(man.read_text())
         if len(recs) == len(items) and all(Path(r["path"]).exists() for r in recs if r["keep"]):
-            print(f"speech: {len(recs)} clips already done")
+            print(f"{name}: {len(recs)} clips already done")
             return recs
-    print(f"speech: processing {len(items)} real clips with {jobs} jobs")
+    print(f"{name}: processing {len(items)} real clips with {jobs} jobs", flush=True)
     with Pool(jobs) as pool:
         recs = pool.map(process_real, items, chunksize=16)
-    write_json(CACHE / "speech_real_analysis.json" if DRY else man, recs)
+    write_json(CACHE / f"{name}_analysis.json" if DRY else man, recs)
     return recs
 
 
@@ -304,7 +468,8 @@ def write_json(path, obj):
 def report_speech(recs):
     g = defaultdict(list)
     for r in recs:
-        g[(r["source"], r["speaker"] if r["source"] != "fillets" else r["split"])].append(r)
+        many = r["source"] in ("fillets", "amazon_queen")  # many voices: one line per split
+        g[(r["source"], r["split"] if many else r["speaker"])].append(r)
     print(f"{'group':28s} {'n':>5s} {'keep':>5s} {'min':>6s} {'dr50':>6s} {'p10_50':>7s} {'hum50':>6s} {'bw50':>6s} reasons")
     for k in sorted(g):
         rs = g[k]
@@ -483,7 +648,11 @@ def pick_dev_by_duration(files, frac, key):
 
     Files that would push the held-out share past 1.5*frac are passed over, so one long file does
     not swallow the dev set; at least one file is held out when the group has three or more."""
-    durs = {rel: sf.info(str(p)).duration for rel, p in files}
+    return pick_by_duration({rel: sf.info(str(p)).duration for rel, p in files}, frac, key)
+
+
+def pick_by_duration(durs, frac, key):
+    """pick_dev_by_duration() on a {name: seconds} dict."""
     total = sum(durs.values())
     dev, acc = set(), 0.0
     for rel in sorted(durs, key=lambda n: hash01(key, n)):
@@ -492,7 +661,7 @@ def pick_dev_by_duration(files, frac, key):
         if acc + durs[rel] <= 1.5 * frac * total:
             dev.add(rel)
             acc += durs[rel]
-    if not dev and len(files) >= 3:
+    if not dev and len(durs) >= 3:
         dev.add(min(durs, key=lambda n: hash01(key, n)))
     return dev
 
@@ -547,6 +716,42 @@ def noise_plan():
         for i in range(n):
             jobs.append(("keys", split, f"keyboard/typing_{i:02d}.wav", srcs, f"keys{i}"))
     return jobs
+
+
+def noise_plan_v2():
+    """Jobs as in noise_plan() for the v2 noise packages, and {package: [skipped file (why)]}.
+
+    Per package, NOISE_DEV_FRACTION of the duration is held out by file (hash rank); identical copies
+    under two names are used once. Files of NEW_NOISE_WHOLE_S or more are kept whole, shorter ones are
+    concatenated into beds per package and split."""
+    jobs, skipped = [], defaultdict(list)
+    for name, (root, globs) in NEW_NOISE_SOURCES.items():
+        files, seen = [], {}
+        for pat in globs:
+            for p in sorted(root.glob(pat)):
+                rel = p.relative_to(root).as_posix()
+                digest = hashlib.md5(p.read_bytes()).hexdigest()
+                if rel in NEW_NOISE_EXCLUDE.get(name, ()):
+                    skipped[name].append(f"{rel} (speech, voice or music)")
+                elif digest in seen:
+                    skipped[name].append(f"{rel} (copy of {seen[digest]})")
+                else:
+                    seen[digest] = rel
+                    files.append((rel, p))
+        dev = pick_dev_by_duration(files, NOISE_DEV_FRACTION, "v2/" + name)
+        for split in ("train", "dev"):
+            short = []
+            for rel, p in files:
+                if (rel in dev) != (split == "dev"):
+                    continue
+                if sf.info(str(p)).duration >= NEW_NOISE_WHOLE_S:
+                    out = f"{name}/{Path(rel).with_suffix('').as_posix().replace('/', '_')}.wav"
+                    jobs.append(("file", split, out, [str(p)], f"{name}/{rel}"))
+                else:
+                    short.append(str(p))
+            if short:
+                jobs.append(("bed", split, f"{name}/beds", short, name))
+    return jobs, dict(skipped)
 
 
 def _fade(y, n=480):
@@ -645,9 +850,9 @@ def process_noise(job):
     return [str(o) for o in outs]
 
 
-def stage_noise(jobs):
-    plan = noise_plan()
-    print(f"noise: {len(plan)} jobs with {jobs} jobs")
+def stage_noise(jobs, v2=False):
+    plan, skipped = noise_plan_v2() if v2 else (noise_plan(), None)
+    print(f"noise{'_v2' if v2 else ''}: {len(plan)} jobs with {jobs} jobs", flush=True)
     # the expensive ones first so the pool stays busy
     with Pool(jobs) as pool:
         res = pool.map(process_noise, plan, chunksize=1)
@@ -658,21 +863,24 @@ def stage_noise(jobs):
             recs.append({"source": cls, "split": split, "path": o, "kind": kind,
                          "dur": round(sf.info(o).duration, 3), "from": key,
                          "sources": [os.path.relpath(x, EXTRACT) for x in srcs]})
+    if v2:
+        write_json(CACHE / "noise_v2.json", {"recs": recs, "skipped": skipped})
+        return recs, skipped
     write_json(CACHE / "noise.json", recs)
     return recs
 
 
 # ---------------------------------------------------------------- lists and summary
-def stage_lists(speech_recs, noise_recs):
-    LISTS.mkdir(parents=True, exist_ok=True)
+def write_lists(suffix, speech_recs, noise_recs):
+    """lists/{speech,noise}_{train,dev}<suffix>.txt and *_meta<suffix>.tsv; returns summary lines."""
     lines = []
     for kind, recs in (("speech", speech_recs), ("noise", noise_recs)):
         recs = [r for r in recs if r.get("keep", True)]
         for split in ("train", "dev"):
             rs = sorted((r for r in recs if r["split"] == split), key=lambda r: r["path"])
-            (LISTS / f"{kind}_{split}.txt").write_text("".join(r["path"] + "\n" for r in rs))
+            (LISTS / f"{kind}_{split}{suffix}.txt").write_text("".join(r["path"] + "\n" for r in rs))
             tot = sum(r["dur"] for r in rs)
-            lines.append(f"{kind}_{split}.txt: {len(rs)} files, {tot/60:.1f} min")
+            lines.append(f"{kind}_{split}{suffix}.txt: {len(rs)} files, {tot/60:.1f} min")
             by = defaultdict(lambda: [0, 0.0, set()])
             for r in rs:
                 b = by[r["source"]]
@@ -686,25 +894,65 @@ def stage_lists(speech_recs, noise_recs):
         # per-file metadata, tab separated
         cols = ["path", "split", "source", "speaker", "dur", "bandwidth_hz", "dr", "hum_db"] if kind == "speech" \
             else ["path", "split", "source", "kind", "dur", "from"]
-        with open(LISTS / f"{kind}_meta.tsv", "w") as f:
+        with open(LISTS / f"{kind}_meta{suffix}.tsv", "w") as f:
             f.write("\t".join(cols) + "\n")
             for r in sorted(recs, key=lambda r: r["path"]):
                 f.write("\t".join(str(r.get(c, "")) for c in cols) + "\n")
+    return lines
+
+
+def reject_lines(title, speech_recs):
     rej = [r for r in speech_recs if not r.get("keep", True)]
     reasons = defaultdict(lambda: defaultdict(int))
     for r in rej:
         reasons[r["source"]][r["reason"].split(":")[0]] += 1
-    lines.append(f"speech rejected by the filters: {len(rej)} clips")
+    lines = [f"{title}: {len(rej)} clips"]
     for s in sorted(reasons):
         lines.append(f"    {s:14s} {dict(reasons[s])}")
-    # leakage checks: no voice, and no noise source file, on both sides
+    return lines
+
+
+def leak_lines(speech_recs, noise_recs, suffix=""):
+    """No voice, and no noise source file, on both sides."""
     sp_tr = {(r["source"], r.get("voice", r["speaker"])) for r in speech_recs if r["split"] == "train" and r["keep"]}
     sp_dv = {(r["source"], r.get("voice", r["speaker"])) for r in speech_recs if r["split"] == "dev" and r["keep"]}
     nz_tr = {s for r in noise_recs if r["split"] == "train" for s in r["sources"]}
     nz_dv = {s for r in noise_recs if r["split"] == "dev" for s in r["sources"]}
-    lines.append(f"speech voices in both train and dev: {len(sp_tr & sp_dv)} {sorted(sp_tr & sp_dv)[:5]}")
-    lines.append(f"noise source files in both train and dev: {len(nz_tr & nz_dv)} {sorted(nz_tr & nz_dv)[:5]}")
-    listed = {r["path"] for r in speech_recs + noise_recs if r.get("keep", True)}
+    what = f" (*{suffix} lists)" if suffix else ""
+    return [f"speech voices in both train and dev{what}: {len(sp_tr & sp_dv)} {sorted(sp_tr & sp_dv)[:5]}",
+            f"noise source files in both train and dev{what}: {len(nz_tr & nz_dv)} {sorted(nz_tr & nz_dv)[:5]}"]
+
+
+def v2_source_lines(speech_v2, noise_v2, skipped):
+    """Per new source: clips, minutes and voices on each side, and the speech filter's rejects."""
+    lines = ["v2 sources (in the *_v2 lists only):"]
+    for kind, recs in (("speech", speech_v2), ("noise", noise_v2)):
+        for src in sorted({r["source"] for r in recs}):
+            rs = [r for r in recs if r["source"] == src]
+            cells = []
+            for split in ("train", "dev"):
+                k = [r for r in rs if r["split"] == split and r.get("keep", True)]
+                voices = f", {len({r['speaker'] for r in k}):2d} voices" if kind == "speech" else ""
+                cells.append(f"{split} {len(k):5d} files {sum(r['dur'] for r in k)/60:6.1f} min{voices}")
+            if kind == "speech":
+                cells.append(f"rejected {sum(not r.get('keep', True) for r in rs)} of {len(rs)}")
+            lines.append(f"    {kind:6s} {src:13s} " + " | ".join(cells))
+    for name, files in sorted(skipped.items()):
+        lines.append(f"    noise  {name:13s} left out {len(files)}: " + ", ".join(files))
+    return lines
+
+
+def stage_lists(speech_recs, noise_recs, speech_v2, noise_v2, skipped):
+    LISTS.mkdir(parents=True, exist_ok=True)
+    lines = write_lists("", speech_recs, noise_recs)
+    lines += reject_lines("speech rejected by the filters", speech_recs)
+    lines += leak_lines(speech_recs, noise_recs)
+    lines.append("")
+    lines += write_lists("_v2", speech_recs + speech_v2, noise_recs + noise_v2)
+    lines += v2_source_lines(speech_v2, noise_v2, skipped)
+    lines += reject_lines("v2 sources' speech rejected by the filters", speech_v2)
+    lines += leak_lines(speech_recs + speech_v2, noise_recs + noise_v2, "_v2")
+    listed = {r["path"] for r in speech_recs + noise_recs + speech_v2 + noise_v2 if r.get("keep", True)}
     on_disk = {str(p) for d in (SPEECH, NOISE) for p in d.rglob("*.wav")}
     lines.append(f"wav files on disk but in no list (stale, safe to delete): {len(on_disk - listed)}")
     text = "\n".join(lines) + "\n"
@@ -720,14 +968,19 @@ def main():
     if a.stage == "analyze":
         global DRY
         DRY = True
-        report_speech(stage_speech(a.jobs))
+        report_speech(stage_speech(a.jobs) + stage_speech(a.jobs, v2=True))
         return
-    sp = stage_speech(a.jobs) if a.stage in ("all", "speech", "lists") else []
+    sp, sv = ([], [])
+    if a.stage in ("all", "speech", "lists"):
+        sp, sv = stage_speech(a.jobs), stage_speech(a.jobs, v2=True)
     sy = stage_synth(a.jobs) if a.stage in ("all", "synth", "lists") else []
-    nz = stage_noise(a.jobs) if a.stage in ("all", "noise", "lists") else []
+    nz, nv, skipped = [], [], {}
+    if a.stage in ("all", "noise", "lists"):
+        nz = stage_noise(a.jobs)
+        nv, skipped = stage_noise(a.jobs, v2=True)
     if a.stage in ("all", "lists"):
-        report_speech(sp)
-        stage_lists(sp + sy, nz)
+        report_speech(sp + sv)
+        stage_lists(sp + sy, nz, sv, nv, skipped)
 
 
 if __name__ == "__main__":
