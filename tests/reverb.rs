@@ -138,13 +138,14 @@ fn the_room_is_kept_at_0_db_and_shortened_at_full() {
             failures.push(what);
         }
     };
-    // Bounds per model: EDC error (dB, down to -20 dB) and T20 tolerance at 0 dB reduction; at full,
-    // the largest T20 as a share of the input's and of what 0 dB keeps. The tiny model (one 64-unit
-    // GRU, no long window) tells the room from noise less well, and gets looser stated bounds.
+    // Bounds per model (docs/reverb.md): EDC error (dB, down to -20 dB) and T20 tolerance at 0 dB
+    // reduction; at full, the largest T20 as a share of the input's and of what 0 dB keeps. The
+    // tiny model (one 64-unit GRU, no long window) tells the room from noise less well, and gets
+    // looser stated bounds.
     for (model, edc_db, t20_tol, full_vs_input, full_vs_keep) in [
-        ("standard", 3.0, 0.2, 0.65, 0.8),
-        ("hq", 3.0, 0.2, 0.65, 0.8),
-        ("tiny", 5.5, 0.25, 0.7, 0.85),
+        ("standard", 4.5, 0.25, 0.65, 0.8),
+        ("hq", 4.5, 0.25, 0.65, 0.8),
+        ("tiny", 6.5, 0.3, 0.75, 0.9),
     ] {
         for rt60 in [0.3, 0.6, 1.0] {
             let t = tail(model, rt60);

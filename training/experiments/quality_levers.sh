@@ -35,6 +35,11 @@ for arm in $ARMS; do
         # The speech-weighted loss on the other two shipped models (tiny reads feature version 1).
         tiny_speech)    fit tiny_speech tiny train_w1 dev_v1 64 64 1 --speech-weight 5 ;;
         hq_speech)      fit hq_speech hq train_w dev_v2 256 256 2 --speech-weight 5 ;;
+        # More voices (issue 11): the shipped standard, 800 more steps of its own recipe on 6 h mixed
+        # from the v2 lists (training/data/README.md: +5 sources, ~3x the speech, ~100 more voices)
+        # against the same on 6 h from the original lists (same seed, so the same SNRs and rooms).
+        voices)         run voices voices_v2 --speech-weight 5 --spec-weight 1 ;;
+        voices_ctl)     run voices_ctl voices_v1 --speech-weight 5 --spec-weight 1 ;;
         # Issue 13's reverb head trained jointly with the dry head (NOT shipped: the kept decay came out
         # shorter, T20 0.68 s of a 1.0 s room, than a head fitted on the frozen trunk by
         # training/reverb_head.py, 0.86 s; see docs/reverb.md)

@@ -364,7 +364,7 @@ impl QuellEditor {
                 if room {
                     ui.weak("0 dB keeps the room");
                 } else {
-                    ui.weak("unavailable: this model has no reverb head");
+                    ui.weak("unavailable: no reverb head");
                 }
                 ui.label("");
                 ui.end_row();
