@@ -1030,7 +1030,7 @@ fn impulse_input(channels: usize, frames: usize, positions: &[usize]) -> Vec<Vec
 // Tests
 // ---------------------------------------------------------------------------------------------
 
-const PARAM_NAMES: [&str; 13] = [
+const PARAM_NAMES: [&str; 14] = [
     "Strength",
     "Mix",
     "Output Gain",
@@ -1044,6 +1044,7 @@ const PARAM_NAMES: [&str; 13] = [
     "Speech Strength",
     "Listen",
     "Hum Removal",
+    "Reverb Reduction",
 ];
 
 #[test]
@@ -1442,7 +1443,10 @@ fn state_round_trips_parameters() {
         ("Speech Strength", a.text_value("Speech Strength", "12")),
         ("Listen", 1.0),
         ("Hum Removal", 1.0),
+        ("Reverb Reduction", a.text_value("Reverb Reduction", "6 dB")),
     ];
+    // "Full" is the top of the range, as typed by a user.
+    assert_eq!(a.text_value("Reverb Reduction", "full"), 24.0);
     // Set through automation while processing, as a host would replay it.
     a.activate(48000.0, 1, 4096);
     let changes: Vec<ParamChange> = targets
@@ -1686,7 +1690,7 @@ fn allocation_workload() {
                 });
             }
             if b % 4 == 1 {
-                // Speech strength, listen (output/removed) and hum removal.
+                // Speech strength, listen (output/removed), hum removal and reverb reduction.
                 ev.push(ParamChange {
                     id: ids[10],
                     value: ((b * 5) % 13) as f64 / 12.0,
@@ -1701,6 +1705,11 @@ fn allocation_workload() {
                     id: ids[12],
                     value: ((b / 8) % 2) as f64,
                     time: t(0.25),
+                });
+                ev.push(ParamChange {
+                    id: ids[13],
+                    value: ((b * 7) % 9) as f64 / 8.0,
+                    time: t(0.35),
                 });
             }
             if b % 9 == 4 {

@@ -37,7 +37,10 @@ fn check(fixture: &str) {
     assert_eq!(nf, w.n_features);
     assert_eq!(nb, w.n_bands);
     // A model with the reverb head must come with its gains in the fixture, and they must match too.
-    let reverb = st.tensor("reverb_gains").is_ok().then(|| f32s(&st, "reverb_gains").1);
+    let reverb = st
+        .tensor("reverb_gains")
+        .is_ok()
+        .then(|| f32s(&st, "reverb_gains").1);
     assert_eq!(
         reverb.is_some(),
         w.has_reverb_head(),

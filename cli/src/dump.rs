@@ -86,7 +86,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let mut wt = NpyWriter::create(&out.join("targets.npy"), Some(nb))?;
     let mut wv = NpyWriter::create(&out.join("vad.npy"), None)?;
     let mut wr = if reverb_targets {
-        Some(NpyWriter::create(&out.join("targets_reverb.npy"), Some(nb))?)
+        Some(NpyWriter::create(
+            &out.join("targets_reverb.npy"),
+            Some(nb),
+        )?)
     } else {
         None
     };

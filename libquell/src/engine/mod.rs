@@ -254,7 +254,9 @@ impl Engine {
                     *m += p / n_ch as f32;
                 }
             }
-            let v = self.model.run(0, &self.mean_power, &self.mean_long_power, room);
+            let v = self
+                .model
+                .run(0, &self.mean_power, &self.mean_long_power, room);
             self.vad.fill(v);
         } else {
             for (c, ch) in self.channels.iter().enumerate() {

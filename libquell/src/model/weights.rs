@@ -329,10 +329,7 @@ impl ModelWeights {
         let vad_w = r.shaped("vad.weight", &[1, last])?;
         let vad_b = r.shaped("vad.bias", &[1])?;
         // Both tensors of the reverb head, or neither: half a head is a broken file.
-        let reverb = match (
-            r.has("reverb_gain.weight"),
-            r.has("reverb_gain.bias"),
-        ) {
+        let reverb = match (r.has("reverb_gain.weight"), r.has("reverb_gain.bias")) {
             (false, false) => None,
             (true, true) => Some(GainHead {
                 w: r.shaped("reverb_gain.weight", &[n_bands, last])?,
@@ -525,8 +522,17 @@ mod tests {
         rebuild(|t, _| {
             let copies: Vec<_> = t
                 .iter()
-                .filter(|e| which.contains(&e.0.trim_start_matches("gain.")) && e.0.starts_with("gain."))
-                .map(|e| (format!("reverb_{}", e.0), e.1.clone(), e.2.clone(), e.3.clone()))
+                .filter(|e| {
+                    which.contains(&e.0.trim_start_matches("gain.")) && e.0.starts_with("gain.")
+                })
+                .map(|e| {
+                    (
+                        format!("reverb_{}", e.0),
+                        e.1.clone(),
+                        e.2.clone(),
+                        e.3.clone(),
+                    )
+                })
                 .collect();
             t.extend(copies);
         })
