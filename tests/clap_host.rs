@@ -1445,8 +1445,8 @@ fn state_round_trips_parameters() {
         ("Hum Removal", 1.0),
         ("Reverb Reduction", a.text_value("Reverb Reduction", "6 dB")),
     ];
-    // "Full" is the top of the range, as typed by a user.
-    assert_eq!(a.text_value("Reverb Reduction", "full"), 24.0);
+    // "Full" is the top of the range (normalised 1), as typed by a user.
+    assert_eq!(a.text_value("Reverb Reduction", "full"), 1.0);
     // Set through automation while processing, as a host would replay it.
     a.activate(48000.0, 1, 4096);
     let changes: Vec<ParamChange> = targets

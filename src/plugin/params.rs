@@ -149,7 +149,8 @@ impl Default for QuellParams {
                     max: MAX_REVERB_REDUCTION_DB,
                 },
             )
-            .with_value_to_string(Arc::new(reverb_to_string))
+            .with_unit(" dB")
+            .with_value_to_string(formatters::v2s_f32_rounded(1))
             .with_string_to_value(Arc::new(reverb_from_string)),
             listen: EnumParam::new("Listen", ListenChoice::Output),
             hum_removal: BoolParam::new("Hum Removal", false),
@@ -204,15 +205,8 @@ impl Default for QuellParams {
     }
 }
 
-/// "Full" at the top of the range (the room removed as well as the model can), else dB.
-fn reverb_to_string(db: f32) -> String {
-    if db >= MAX_REVERB_REDUCTION_DB {
-        "Full".into()
-    } else {
-        format!("{db:.1} dB")
-    }
-}
-
+/// dB, or "full" for the top of the range (the room removed as well as the model can). Shown as a
+/// plain dB value, so hosts that script parameters (pedalboard) treat it as a number.
 fn reverb_from_string(s: &str) -> Option<f32> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("full") {

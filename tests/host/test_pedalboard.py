@@ -52,7 +52,7 @@ PARAMS = {
     "Speech Strength": "speech_strength_db",
     "Listen": "listen",
     "Hum Removal": "hum_removal",
-    "Reverb Reduction": "reverb_reduction",
+    "Reverb Reduction": "reverb_reduction_db",
 }
 
 RATES = (44100, 48000, 96000)
@@ -158,9 +158,9 @@ def test_streaming_with_parameter_changes(rate, channels):
         ("listen", "Removed"),
         ("listen", "Output"),
         ("hum_removal", False),
-        ("reverb_reduction", 0.0),
+        ("reverb_reduction_db", 0.0),
         ("speech_strength_db", 100.0),
-        ("reverb_reduction", 24.0),
+        ("reverb_reduction_db", 24.0),
     ]
     # Start a fresh stream with reset(), then reset=False throughout: process(reset=True) would
     # flush the plugin's tail (padding with zeros), which is only right for a stream's last chunk.
@@ -282,12 +282,12 @@ def test_state_round_trip():
     a.speech_strength_db = 18.0
     a.listen = "Removed"
     a.hum_removal = True
-    a.reverb_reduction = 6.0
+    a.reverb_reduction_db = 6.0
     # The processor only sees these in process(); state saved before that would not have them.
     warm_up(a, 48000, 2)
     saved = {k: p.raw_value for k, p in a.parameters.items()}
     for k in ("strength_db", "mix", "output_gain_db", "stereo_link", "speech_strength_db",
-              "listen", "hum_removal", "reverb_reduction"):
+              "listen", "hum_removal", "reverb_reduction_db"):
         assert abs(saved[k] - defaults[k]) > 1e-3, f"{k} did not change; the test would prove nothing"
     state = a.raw_state
     assert isinstance(state, bytes) and len(state) > 16
@@ -308,7 +308,7 @@ def test_state_round_trip():
     assert b.speech_strength_db == pytest.approx(18.0, abs=0.05)
     assert b.listen == "Removed"
     assert bool(b.hum_removal) is True
-    assert b.reverb_reduction == pytest.approx(6.0, abs=0.05)
+    assert b.reverb_reduction_db == pytest.approx(6.0, abs=0.05)
 
     # Same state, same audio: both instances produce identical output.
     x = make_signal(48000, 1.0, 2, seed=11)

@@ -4,7 +4,7 @@
 #   bash training/setup_venv.sh && bash training/data/prepare.sh
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
 # on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
-#   STEP=dumps|standard|hq|finetune|tiny|speech|export|reverb   (default: all, in that order)
+#   STEP=dumps|standard|hq|finetune|tiny|speech|voices|export|reverb   (default: all, in that order)
 # The last stage ("speech", quality issue round two) fine-tunes all three with the speech-weighted loss
 # (standard also with the output-spectrum loss), 800 steps (hq 500) from the models the earlier stages
 # make; training/experiments/quality_levers.sh holds the exact train.py options. The last stage,
@@ -46,6 +46,10 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     dump rev_w1 2 72 --reverb-prob 0.5 --reverb-targets --features 1
     dump rev_whi 2 73 --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets --spectra
     dump rev_whi1 1.5 74 --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets --features 1
+    # More voices (issue 11): the same 6 h recipe from the v2 lists (training/data/README.md).
+    [ -f "$D/voices_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
+        --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2" --hours 6 --seed 81 --spectra \
+        --threads 2 --quiet
     # Dev dumps for the heads (dev speakers and noises).
     for v in 1 2; do
         [ -f "$D/rev_dev_v$v/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
@@ -98,8 +102,16 @@ if [ "$STEP" = all ] || [ "$STEP" = speech ]; then
     BASE=$B ARMS="both tiny_speech" bash training/experiments/quality_levers.sh
     BASE=$B STEPS=500 ARMS=hq_speech bash training/experiments/quality_levers.sh
 fi
+if [ "$STEP" = all ] || [ "$STEP" = voices ]; then
+    # The default's fourth stage: 800 more steps of its recipe on the v2 lists' mixtures.
+    S=training/runs/speech_models
+    mkdir -p "$S"
+    [ -f "$S/standard.safetensors" ] || $PY training/export.py --ckpt training/runs/lever_both/last.pt \
+        --name standard --out "$S/standard.safetensors"
+    BASE=$S ARMS=voices bash training/experiments/quality_levers.sh
+fi
 if [ "$STEP" = all ] || [ "$STEP" = export ]; then
-    $PY training/export.py --ckpt training/runs/lever_both/last.pt --name standard \
+    $PY training/export.py --ckpt training/runs/lever_voices/last.pt --name standard \
         --description "Standard: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default." \
         --out models/standard.safetensors --parity-data "$D/dev_v2" \
         --parity-out tests/fixtures/parity_standard.safetensors --parity-frames 300

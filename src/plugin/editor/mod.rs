@@ -362,7 +362,7 @@ impl QuellEditor {
                 ui.label("Reverb reduction");
                 ui.add_enabled_ui(room, |ui| slider(ui, setter, &p.reverb_reduction, 200.0));
                 if room {
-                    ui.weak("0 dB keeps the room");
+                    ui.weak("0 dB keeps the room, 24 dB is full");
                 } else {
                     ui.weak("unavailable: no reverb head");
                 }
