@@ -49,8 +49,8 @@ cleanup() {
 trap cleanup EXIT
 CHECK="python3 $ROOT/scripts/ladspa_check.py"
 # Control values in port order: strength, mix, gain, model, gate, threshold, hold, grace,
-# speech strength, listen removed, hum removal.
-DEFAULTS=(100 100 0 0 0 50 200 30 100 0 0)
+# speech strength, listen removed, hum removal, reverb reduction.
+DEFAULTS=(100 100 0 0 0 50 200 30 100 0 0 24)
 
 echo "== analyseplugin"
 analyseplugin "$SO" > "$WORK/analyse.txt"
