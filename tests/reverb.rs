@@ -14,37 +14,6 @@ use std::sync::Arc;
 const RATE: f32 = 48_000.0;
 const FULL: f32 = MAX_REVERB_REDUCTION_DB;
 
-/// A synthetic room: the direct path, then exponentially decaying noise from 2 ms, with the
-/// energy of the tail about that of the direct sound (a talker a few metres from the mic).
-fn room(rt60: f32, seed: u64) -> Vec<f32> {
-    let n = (rt60 * 1.2 * RATE) as usize;
-    let pre = (0.002 * RATE) as usize;
-    let decay = -6.9 / (rt60 * RATE);
-    let tail = noise(n, seed, 1.0);
-    let mut h: Vec<f32> = (0..n)
-        .map(|i| {
-            if i < pre {
-                0.0
-            } else {
-                tail[i] * (decay * i as f32).exp()
-            }
-        })
-        .collect();
-    let e_tail: f32 = h.iter().map(|x| x * x).sum();
-    for x in &mut h {
-        *x /= e_tail.sqrt();
-    }
-    h[0] = 1.0;
-    h
-}
-
-/// `x` in the room `h`, `n` samples long (the dataset's FFT convolution, on `x` padded to `n`).
-fn convolve(x: &[f32], h: &[f32], n: usize) -> Vec<f32> {
-    let mut padded = x.to_vec();
-    padded.resize(n, 0.0);
-    quell::dataset::augment::convolve(&padded, h)
-}
-
 /// Energy decay curve in dB (0 at the start), by backward integration.
 fn edc_db(x: &[f32]) -> Vec<f32> {
     let mut acc = 0.0f64;
@@ -107,7 +76,7 @@ fn tail(model: &str, rt60: f32) -> Tail {
     let s = speech(RATE);
     let end = s.iter().rposition(|v| v.abs() > 1e-3).unwrap();
     let len = end + (1.5 * RATE) as usize;
-    let x = convolve(&s, &room(rt60, 7), len);
+    let x = in_room(&s, &room(rt60, 7, RATE), len);
     let keep = process(&w, 0.0, &x);
     let full = process(&w, FULL, &x);
     let window = end..end + (1.2 * RATE) as usize;

@@ -26,6 +26,18 @@ fn quell(args: &[&str]) -> (bool, String) {
     )
 }
 
+/// `quell denoise IN -o OUT EXTRA...`: (success, stderr).
+fn denoise(inp: &Path, out: &Path, extra: &[&str]) -> (bool, String) {
+    let mut args = vec![
+        "denoise",
+        inp.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    quell(&args)
+}
+
 fn write(path: &Path, spec: WavSpec, channels: &[Vec<f32>]) {
     quell::wav::write(path, spec, channels).unwrap();
 }
@@ -202,14 +214,7 @@ fn listen_removed_and_hum_options_do_what_they_say() {
     write(&inp, quell::wav::float_spec(rate, 1), &[x.clone()]);
     let run = |name: &str, extra: &[&str]| {
         let out = tmp(name);
-        let mut args = vec![
-            "denoise",
-            inp.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let (ok, err) = quell(&args);
+        let (ok, err) = denoise(&inp, &out, extra);
         assert!(ok, "{extra:?}: {err}");
         quell::wav::read(&out).unwrap().channels.remove(0)
     };
@@ -261,35 +266,12 @@ fn reverb_reduction_option_keeps_the_room_or_is_refused() {
     let mut dry = common::speech::speech(rate as f32);
     let burst = dry.iter().rposition(|v| v.abs() > 1e-3).unwrap();
     dry.resize(burst + rate as usize, 0.0);
-    let decay = -6.9 / (0.6 * rate as f32);
-    let tail = common::noise(rate as usize, 3, 1.0);
-    let mut room: Vec<f32> = tail
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            if i < 96 {
-                0.0
-            } else {
-                v * (decay * i as f32).exp()
-            }
-        })
-        .collect();
-    let e = room.iter().map(|v| v * v).sum::<f32>().sqrt();
-    room.iter_mut().for_each(|v| *v /= e);
-    room[0] = 1.0;
-    let x = quell::dataset::augment::convolve(&dry, &room);
+    let x = common::in_room(&dry, &common::room(0.6, 3, rate as f32), dry.len());
     let inp = tmp("reverb_in.wav");
     write(&inp, quell::wav::float_spec(rate, 1), &[x]);
     let run = |name: &str, extra: &[&str]| -> (bool, String, PathBuf) {
         let out = tmp(name);
-        let mut args = vec![
-            "denoise",
-            inp.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let (ok, err) = quell(&args);
+        let (ok, err) = denoise(&inp, &out, extra);
         (ok, err, out)
     };
     let tail_energy = |p: &Path| -> f32 {

@@ -54,6 +54,37 @@ pub fn voiced(n: usize, rate: f32, amp: f32) -> Vec<f32> {
         .collect()
 }
 
+/// A synthetic room at `rate`: the direct path, then exponentially decaying noise from 2 ms, with
+/// the tail's energy equal to the direct sound's (a talker a few metres from the mic).
+pub fn room(rt60: f32, seed: u64, rate: f32) -> Vec<f32> {
+    let n = (rt60 * 1.2 * rate) as usize;
+    let pre = (0.002 * rate) as usize;
+    let decay = -6.9 / (rt60 * rate);
+    let tail = noise(n, seed, 1.0);
+    let mut h: Vec<f32> = (0..n)
+        .map(|i| {
+            if i < pre {
+                0.0
+            } else {
+                tail[i] * (decay * i as f32).exp()
+            }
+        })
+        .collect();
+    let e_tail: f32 = h.iter().map(|x| x * x).sum();
+    for x in &mut h {
+        *x /= e_tail.sqrt();
+    }
+    h[0] = 1.0;
+    h
+}
+
+/// `x` in the room `h`, `n` samples long (the dataset's FFT convolution, on `x` padded to `n`).
+pub fn in_room(x: &[f32], h: &[f32], n: usize) -> Vec<f32> {
+    let mut padded = x.to_vec();
+    padded.resize(n, 0.0);
+    quell::dataset::augment::convolve(&padded, h)
+}
+
 /// Run whole signals through an engine in fixed blocks.
 pub fn run(engine: &mut Engine, input: &[Vec<f32>], block: usize) -> Vec<Vec<f32>> {
     let mut out: Vec<Vec<f32>> = input.to_vec();
