@@ -180,6 +180,62 @@ fn on_dry_noisy_speech_both_settings_remove_the_same_noise() {
     }
 }
 
+/// The noise between words: what the reverb head might mistake for a room's tail. Keeping the room
+/// must not keep it (the engine lets the head pass only what follows the dry head's speech and
+/// stands above the noise floor).
+#[test]
+fn noise_between_words_stays_down_when_the_room_is_kept() {
+    let s = speech(RATE);
+    let lead = RATE as usize;
+    let (noisy, _, _) = speech_after_noise(&s, lead, 5, 10.0);
+    // Gaps: 10 ms frames of the clean sentence 50 dB or more below its loudest frame, at least
+    // 100 ms after any louder frame (past where a real room's early tail would be).
+    let frame = RATE as usize / 100;
+    let e: Vec<f32> = s
+        .chunks_exact(frame)
+        .map(|c| c.iter().map(|x| x * x).sum())
+        .collect();
+    let peak = e.iter().fold(0.0f32, |m, &x| m.max(x));
+    let mut gaps = Vec::new();
+    let mut since_loud = usize::MAX / 2;
+    for (i, &x) in e.iter().enumerate() {
+        since_loud = if x > peak * 1e-5 { 0 } else { since_loud + 1 };
+        if since_loud > 10 {
+            gaps.push(lead + i * frame..lead + (i + 1) * frame);
+        }
+    }
+    assert!(
+        gaps.len() > 10,
+        "the sentence has no pauses to measure ({} frames)",
+        gaps.len()
+    );
+    let gap_db = |y: &[f32]| {
+        let p: f32 = gaps
+            .iter()
+            .flat_map(|r| y[r.clone()].iter())
+            .map(|x| x * x)
+            .sum();
+        10.0 * (p / (gaps.len() * frame) as f32).max(1e-18).log10()
+    };
+    let ni = gap_db(&noisy);
+    for model in ["standard", "tiny", "hq"] {
+        let w = weights(model);
+        let (k, f) = (
+            gap_db(&process(&w, 0.0, &noisy)),
+            gap_db(&process(&w, FULL, &noisy)),
+        );
+        eprintln!(
+            "{model}: noise between words {ni:.1} dBFS in, {k:.1} out at 0 dB reduction, {f:.1} at full ({} ms)",
+            gaps.len() * 10
+        );
+        // Within 3 dB of full, or far below the input as at full (35 dB down or more).
+        assert!(
+            k - f < 3.0 || ni - k > 35.0,
+            "{model}: {k} dBFS between words at 0 dB reduction, {f} at full, {ni} in"
+        );
+    }
+}
+
 #[test]
 fn a_model_without_the_head_ignores_the_setting() {
     let mut plain = (*weights("standard")).clone();

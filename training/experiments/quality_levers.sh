@@ -40,6 +40,14 @@ for arm in $ARMS; do
         # against the same on 6 h from the original lists (same seed, so the same SNRs and rooms).
         voices)         run voices voices_v2 --speech-weight 5 --spec-weight 1 ;;
         voices_ctl)     run voices_ctl voices_v1 --speech-weight 5 --spec-weight 1 ;;
+        # The same for the other two shipped models (tiny reads feature version 1: voices_v2_1 is the
+        # v2 lists' mixes dumped with --features 1).
+        # Fresh mixes or the same ones again (the learning-curve question): 800 more steps from the
+        # shipped standard on a new 6 h dump of the v2 lists (seed 82) against the same 6 h it had.
+        again)          run again voices_v2 --speech-weight 5 --spec-weight 1 ;;
+        fresh)          run fresh voices_v2b --speech-weight 5 --spec-weight 1 ;;
+        hq_voices)      fit hq_voices hq voices_v2 dev_v2 256 256 2 --speech-weight 5 --spec-weight 1 ;;
+        tiny_voices)    fit tiny_voices tiny voices_v2_1 dev_v1 64 64 1 --speech-weight 5 ;;
         # Issue 13's reverb head trained jointly with the dry head (NOT shipped: the kept decay came out
         # shorter, T20 0.68 s of a 1.0 s room, than a head fitted on the frozen trunk by
         # training/reverb_head.py, 0.86 s; see docs/reverb.md)

@@ -8,6 +8,8 @@ use crate::dsp::features;
 use crate::dsp::grid::FrameGrid;
 use crate::model::{ModelWeights, NetState};
 
+use super::room::TailLimits;
+
 /// Fastest allowed gain drop per 5 ms hop (release limit against musical noise, about 0.2 per
 /// 10 ms; chosen on the development set: 0.77, 0.6 and 0.45 gave PESQ-WB 1.727, 1.737, 1.744).
 pub const GAIN_DECAY_PER_HOP: f32 = 0.45;
@@ -23,6 +25,7 @@ pub struct ModelInstance {
     raw: Vec<f32>,
     /// The reverb head's gains (unused for a model without one).
     room_raw: Vec<f32>,
+    tail: TailLimits,
     floored: Vec<f32>,
 }
 
@@ -54,6 +57,7 @@ impl ModelInstance {
             features: vec![0.0; weights.n_features],
             raw: vec![0.0; nb],
             room_raw: vec![0.0; nb],
+            tail: TailLimits::new(channels, nb, grid.hop as f32 / sample_rate),
             floored: vec![0.0; nb],
             bands,
             grid,
@@ -82,6 +86,7 @@ impl ModelInstance {
     pub fn reset_channel(&mut self, c: usize) {
         self.states[c].reset();
         self.smoothed[c].fill(0.0);
+        self.tail.reset_channel(c);
     }
 
     pub fn is_finite(&self) -> bool {
@@ -116,7 +121,9 @@ impl ModelInstance {
         features::compute(&self.energies, long_power, &mut self.features);
         let state = &mut self.states[c];
         let vad = state.step(&self.weights, &self.features, &mut self.raw);
+        self.tail.track(c, &self.energies, &self.raw);
         if room > 0.0 && state.reverb_gains(&self.weights, &mut self.room_raw) {
+            self.tail.limit(c, &self.energies, &mut self.room_raw);
             // The room's share is what the reverb head keeps beyond the dry head; never less.
             for (g, &r) in self.raw.iter_mut().zip(&self.room_raw) {
                 *g += room * (r - *g).max(0.0);

@@ -6,6 +6,7 @@ mod channel;
 mod gate;
 mod instance;
 mod params;
+mod room;
 mod speech;
 
 pub use gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
