@@ -5,7 +5,7 @@
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
 # on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
 #   STEP=dumps|standard|hq|finetune|tiny|speech|voices|export|reverb   (default: all, in that order)
-# The last stage ("speech", quality issue round two) fine-tunes all three with the speech-weighted loss
+# The "speech" stage (quality issue round two) fine-tunes all three with the speech-weighted loss
 # (standard also with the output-spectrum loss), 800 steps (hq 500) from the models the earlier stages
 # make; training/experiments/quality_levers.sh holds the exact train.py options. The last stage,
 # "reverb" (issue 13), gives each exported model its reverb head with training/reverb_head.py.
@@ -49,6 +49,9 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     # More voices (issue 11): the same 6 h recipe from the v2 lists (training/data/README.md).
     [ -f "$D/voices_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
         --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2" --hours 6 --seed 81 --spectra \
+        --threads 2 --quiet
+    [ -f "$D/voices_v2_1/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
+        --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2_1" --hours 4 --seed 81 --features 1 \
         --threads 2 --quiet
     # Dev dumps for the heads (dev speakers and noises).
     for v in 1 2; do
@@ -103,23 +106,28 @@ if [ "$STEP" = all ] || [ "$STEP" = speech ]; then
     BASE=$B STEPS=500 ARMS=hq_speech bash training/experiments/quality_levers.sh
 fi
 if [ "$STEP" = all ] || [ "$STEP" = voices ]; then
-    # The default's fourth stage: 800 more steps of its recipe on the v2 lists' mixtures.
+    # Every model's last stage before its reverb head: 800 more steps of its recipe on the v2 lists' mixtures.
     S=training/runs/speech_models
     mkdir -p "$S"
     [ -f "$S/standard.safetensors" ] || $PY training/export.py --ckpt training/runs/lever_both/last.pt \
         --name standard --out "$S/standard.safetensors"
-    BASE=$S ARMS=voices bash training/experiments/quality_levers.sh
+    # hq and tiny: the same 800 steps on the v2 lists (tiny on their feature-version-1 dump).
+    [ -f "$S/hq.safetensors" ] || $PY training/export.py --ckpt training/runs/lever_hq_speech/last.pt \
+        --name hq --out "$S/hq.safetensors" --f16-weights
+    [ -f "$S/tiny.safetensors" ] || $PY training/export.py --ckpt training/runs/lever_tiny_speech/last.pt \
+        --name tiny --out "$S/tiny.safetensors"
+    BASE=$S ARMS="voices hq_voices tiny_voices" bash training/experiments/quality_levers.sh
 fi
 if [ "$STEP" = all ] || [ "$STEP" = export ]; then
     $PY training/export.py --ckpt training/runs/lever_voices/last.pt --name standard \
         --description "Standard: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default." \
         --out models/standard.safetensors --parity-data "$D/dev_v2" \
         --parity-out tests/fixtures/parity_standard.safetensors --parity-frames 300
-    $PY training/export.py --ckpt training/runs/lever_hq_speech/last.pt --name hq \
+    $PY training/export.py --ckpt training/runs/lever_hq_voices/last.pt --name hq \
         --description "High quality: GRU 2x256, dense 256, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop." \
         --out models/hq.safetensors --f16-weights --parity-data "$D/dev_v2" \
         --parity-out tests/fixtures/parity_hq.safetensors --parity-frames 300
-    $PY training/export.py --ckpt training/runs/lever_tiny_speech/last.pt --name tiny \
+    $PY training/export.py --ckpt training/runs/lever_tiny_voices/last.pt --name tiny \
         --description "Tiny: GRU 1x64, dense 64, 32 ERB bands, 5 ms hop. Lowest CPU, for streaming rigs." \
         --out models/tiny.safetensors --parity-data "$D/dev_v1" \
         --parity-out tests/fixtures/parity_tiny.safetensors --parity-frames 300
