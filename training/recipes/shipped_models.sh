@@ -135,9 +135,9 @@ fi
 if [ "$STEP" = all ] || [ "$STEP" = reverb ]; then
     # Issue 13: the reverb head, fitted on each exported model's frozen trunk (its dry gains, and so
     # everything measured at full reverb reduction, stay exactly as exported). 4000 steps of 4096
-    # frames, mixes 80 % in rooms at 5-40 dB SNR, gains below the target weighted more (3, tiny 8:
+    # frames, mixes 80 % in rooms at 5-40 dB SNR, gains below the target weighted more (3, tiny 12:
     # docs/reverb.md has the trade-off against noise kept on dry speech).
-    for m in standard:rev_hi:rev_dev_v2:3 tiny:rev_whi1:rev_dev_v1:8 hq:rev_hi:rev_dev_v2:3; do
+    for m in standard:rev_hi:rev_dev_v2:3 tiny:rev_whi1:rev_dev_v1:12 hq:rev_hi:rev_dev_v2:3; do
         IFS=: read -r n data val os <<< "$m"
         $PY training/reverb_head.py --model "models/$n.safetensors" --data "$D/$data" --val "$D/$val" \
             --out "models/$n.safetensors" --parity-out "tests/fixtures/parity_$n.safetensors" \
