@@ -4,7 +4,7 @@
 #   bash training/setup_venv.sh && bash training/data/prepare.sh
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
 # on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
-#   STEP=dumps|standard|hq|finetune|tiny|speech|voices|export|reverb   (default: all, in that order)
+#   STEP=dumps|standard|hq|finetune|tiny|speech|voices|soup|export|reverb   (default: all, in that order)
 # The "speech" stage (quality issue round two) fine-tunes all three with the speech-weighted loss
 # (standard also with the output-spectrum loss), 800 steps (hq 500) from the models the earlier stages
 # make; training/experiments/quality_levers.sh holds the exact train.py options. The last stage,
@@ -49,6 +49,10 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     # More voices (issue 11): the same 6 h recipe from the v2 lists (training/data/README.md).
     [ -f "$D/voices_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
         --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2" --hours 6 --seed 81 --spectra \
+        --threads 2 --quiet
+    # A second 6 h from the same lists (other mixes), for the standard model's soup (STEP=soup).
+    [ -f "$D/voices_v2b/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
+        --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2b" --hours 6 --seed 82 --spectra \
         --threads 2 --quiet
     [ -f "$D/voices_v2_1/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
         --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2_1" --hours 4 --seed 81 --features 1 \
@@ -118,8 +122,25 @@ if [ "$STEP" = all ] || [ "$STEP" = voices ]; then
         --name tiny --out "$S/tiny.safetensors"
     BASE=$S ARMS="voices hq_voices tiny_voices" bash training/experiments/quality_levers.sh
 fi
+if [ "$STEP" = all ] || [ "$STEP" = soup ]; then
+    # The default's last stage: three continuations of the model above, averaged with it (a "model
+    # soup"; training/README.md "Model soup"): 4000 steps more on the same mixes (seed 7), and 800 on
+    # the same mixes or on fresh ones (arms again / fresh, seed 6).
+    grep -qs "last.pt (step 4000" training/runs/voices_long/log.txt || \
+        nice -n 8 $PY training/train.py --data "$D/voices_v2" --val "$D/dev_v2" --out training/runs/voices_long \
+        --init training/runs/lever_voices/last.pt --dense 128 --hidden 128 --layers 2 --batch 32 --seq 400 \
+        --steps 4000 --lr 3e-4 --warmup 50 --seed 7 --dropout 0.1 --over-suppress 0.0 \
+        --speech-weight 5 --spec-weight 1 --keep --val-minutes 4 --resume
+    S2=training/runs/voices_models
+    mkdir -p "$S2"
+    [ -f "$S2/standard.safetensors" ] || $PY training/export.py --ckpt training/runs/lever_voices/last.pt \
+        --name standard --out "$S2/standard.safetensors"
+    BASE=$S2 ARMS="fresh again" bash training/experiments/quality_levers.sh
+    $PY training/experiments/soup.py --ckpts training/runs/lever_fresh/last.pt training/runs/lever_again/last.pt \
+        training/runs/voices_long/last.pt training/runs/lever_voices/last.pt --out training/runs/soup_standard/last.pt
+fi
 if [ "$STEP" = all ] || [ "$STEP" = export ]; then
-    $PY training/export.py --ckpt training/runs/lever_voices/last.pt --name standard \
+    $PY training/export.py --ckpt training/runs/soup_standard/last.pt --name standard \
         --description "Standard: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default." \
         --out models/standard.safetensors --parity-data "$D/dev_v2" \
         --parity-out tests/fixtures/parity_standard.safetensors --parity-frames 300
