@@ -32,6 +32,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         snr_max: args.parsed("--snr-max", 25.0)?,
         speed_prob: args.parsed("--speed-perturb", MixConfig::default().speed_prob)?,
         reverb_prob: args.parsed("--reverb-prob", MixConfig::default().reverb_prob)?,
+        formant_prob: args.parsed("--formant-shift", MixConfig::default().formant_prob)?,
         ..MixConfig::default()
     };
     // Band layout: `erb32` (default, the shipped models) or `bins` (one band per FFT bin).
@@ -216,6 +217,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "feature_version": feature_version,
         "speed_perturb": cfg.speed_prob,
         "reverb_prob": cfg.reverb_prob,
+        "formant_shift": cfg.formant_prob,
         "reverb_targets": reverb_targets,
         "seed": seed,
         "mixes": batch_start,

@@ -46,6 +46,10 @@ for arm in $ARMS; do
         # shipped standard on a new 6 h dump of the v2 lists (seed 82) against the same 6 h it had.
         again)          run again voices_v2 --speech-weight 5 --spec-weight 1 ;;
         fresh)          run fresh voices_v2b --speech-weight 5 --spec-weight 1 ;;
+        # Formant shifting (new vocal tracts, pitch and tempo kept) on half the speech clips, against the
+        # same recipe without it: 800 steps from the soup standard on 3 h each (seed 91).
+        formants)       run formants formants_v2 --speech-weight 5 --spec-weight 1 ;;
+        formants_ctl)   run formants_ctl formants_ctl_v2 --speech-weight 5 --spec-weight 1 ;;
         hq_voices)      fit hq_voices hq voices_v2 dev_v2 256 256 2 --speech-weight 5 --spec-weight 1 ;;
         tiny_voices)    fit tiny_voices tiny voices_v2_1 dev_v1 64 64 1 --speech-weight 5 ;;
         # tiny trains ten times faster than standard: the same with STEPS=4000.

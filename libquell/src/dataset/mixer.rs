@@ -1,6 +1,7 @@
 //! One training mixture: augmented speech plus one or two augmented noises at a random SNR.
 
 use super::augment::{active_power, change_speed, convolve, random_filter, random_rir, rms};
+use super::formants::shift_formants;
 use super::noise_gen;
 use super::pool::Pool;
 use super::rng::Rng;
@@ -20,10 +21,15 @@ pub struct MixConfig {
     pub speed_prob: f32,
     /// Probability that the speech is put in a synthetic room (drawn for every mix either way).
     pub reverb_prob: f32,
+    /// Probability that a speech clip's formants are moved (a new vocal tract, same pitch and tempo).
+    /// 0 draws no random numbers, so older seeds mix as before.
+    pub formant_prob: f32,
 }
 
 /// Speed factors for [`MixConfig::speed_prob`]: about -2.2 to +2.4 semitones.
 pub const SPEED_RANGE: (f32, f32) = (0.88, 1.15);
+/// Formant factors for [`MixConfig::formant_prob`]: vocal tracts about 13 % longer to 15 % shorter.
+pub const FORMANT_RANGE: (f32, f32) = (0.87, 1.15);
 
 impl Default for MixConfig {
     fn default() -> Self {
@@ -34,6 +40,7 @@ impl Default for MixConfig {
             max_seconds: 8.0,
             speed_prob: 0.5,
             reverb_prob: 0.3,
+            formant_prob: 0.0,
         }
     }
 }
@@ -56,16 +63,23 @@ fn loop_segment(src: &[f32], n: usize, rng: &mut Rng) -> Vec<f32> {
     (0..n).map(|i| src[(start + i) % src.len()]).collect()
 }
 
-fn speech_track(pool: &Pool, n: usize, speed_prob: f32, rng: &mut Rng) -> Vec<f32> {
+fn speech_track(pool: &Pool, n: usize, cfg: &MixConfig, rng: &mut Rng) -> Vec<f32> {
     let mut out = Vec::with_capacity(n + RATE as usize * 4);
     // Random lead-in silence so onsets land anywhere.
     out.resize((rng.range(0.0, 0.6) * RATE) as usize, 0.0);
     while out.len() < n {
         let clip = &pool.clips[rng.below(pool.clips.len())];
         let faster;
-        let clip: &[f32] = if speed_prob > 0.0 && rng.chance(speed_prob) {
+        let clip: &[f32] = if cfg.speed_prob > 0.0 && rng.chance(cfg.speed_prob) {
             faster = change_speed(clip, rng.range(SPEED_RANGE.0, SPEED_RANGE.1));
             &faster
+        } else {
+            clip
+        };
+        let warped;
+        let clip: &[f32] = if cfg.formant_prob > 0.0 && rng.chance(cfg.formant_prob) {
+            warped = shift_formants(clip, rng.range(FORMANT_RANGE.0, FORMANT_RANGE.1));
+            &warped
         } else {
             clip
         };
@@ -105,7 +119,7 @@ pub fn make(speech: &Pool, noise: &Pool, cfg: &MixConfig, rng: &mut Rng) -> Mix 
     let mut dry = if no_speech {
         vec![0.0; n]
     } else {
-        speech_track(speech, n, cfg.speed_prob, rng)
+        speech_track(speech, n, cfg, rng)
     };
     if rng.chance(0.5) {
         let mut f = random_filter(rng);

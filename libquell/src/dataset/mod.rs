@@ -2,6 +2,7 @@
 //! into features and targets with the same DSP code the engine runs.
 
 pub mod augment;
+pub mod formants;
 pub mod frames;
 pub mod mixer;
 pub mod noise_gen;
