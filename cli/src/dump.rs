@@ -59,6 +59,17 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let mixes_out = args.value("--mixes-out", None)?.map(PathBuf::from);
     let teacher = args.value("--teacher", None)?.map(PathBuf::from);
     let teacher_mix: f32 = args.parsed("--teacher-mix", 1.0)?;
+    // Where the teacher's targets count: `all` frames, or only `pauses` (no speech in the clean
+    // signal), where its deeper removal costs no speech.
+    let teacher_where = args
+        .value("--teacher-where", None)?
+        .unwrap_or_else(|| "all".to_string());
+    if teacher_where != "all" && teacher_where != "pauses" {
+        return Err(format!(
+            "--teacher-where {teacher_where}: use all or pauses"
+        ));
+    }
+    let pauses_only = teacher_where == "pauses";
     if !(0.0..=1.0).contains(&teacher_mix) {
         return Err(
             "--teacher-mix must be between 0 (oracle targets) and 1 (teacher targets)".into(),
@@ -151,7 +162,21 @@ pub fn run(mut args: Args) -> Result<(), String> {
                                 m.nyquist_hz,
                                 feature_version,
                             );
-                            teacher::blend_targets(&mut rows.targets, &taught.targets, teacher_mix);
+                            if pauses_only {
+                                teacher::blend_targets_in_pauses(
+                                    &mut rows.targets,
+                                    &taught.targets,
+                                    &rows.vad,
+                                    edges.len() - 1,
+                                    teacher_mix,
+                                );
+                            } else {
+                                teacher::blend_targets(
+                                    &mut rows.targets,
+                                    &taught.targets,
+                                    teacher_mix,
+                                );
+                            }
                         }
                         let room = if reverb_targets {
                             frames::compute(
@@ -224,6 +249,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "spectra": spectra,
         "teacher": teacher.as_ref().map(|d| d.display().to_string()),
         "teacher_mix": teacher.as_ref().map(|_| teacher_mix),
+        "teacher_where": teacher.as_ref().map(|_| teacher_where.clone()),
         "spectrum_power": frames::SPECTRUM_POWER,
         "bins": bins,
     });

@@ -28,7 +28,7 @@ USAGE:
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
                 [--features 1|2] [--speed-perturb P] [--formant-shift P] [--spectra] [--reverb-prob P]
                 [--reverb-targets]
-                [--mixes-out DIR | --teacher DIR [--teacher-mix W]]
+                [--mixes-out DIR | --teacher DIR [--teacher-mix W] [--teacher-where all|pauses]]
   quell models            list the bundled models
 
 denoise: reads WAV (8/16/24/32-bit int, 32-bit float), FLAC, Ogg Vorbis, MP3 and AAC/M4A at any
@@ -57,7 +57,8 @@ share of speech clips played 0.88-1.15x as fast (default 0.5; 0 mixes exactly as
 --spectra also writes the compressed noisy/clean spectra and the band-to-bin interpolation that the
 trainer's output-spectrum loss needs (training/FORMATS.md). --mixes-out writes every noisy mixture
 for a training-time teacher; --teacher reads the teacher's outputs for the same mixes (same --seed and
---hours) back and blends them into the band targets (--teacher-mix: 1 = teacher, 0 = oracle).";
+--hours) back and blends them into the band targets (--teacher-mix: 1 = teacher, 0 = oracle; --teacher-where
+pauses: only in frames without speech).";
 
 /// Entry point; returns the process exit code.
 pub fn main() -> i32 {

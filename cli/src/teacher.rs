@@ -57,9 +57,40 @@ pub fn blend_targets(oracle: &mut [f32], teacher: &[f32], w: f32) {
     }
 }
 
+/// [`blend_targets`] only in frames without speech (`vad` 0; rows of `bands` targets per frame):
+/// the teacher's deeper removal where nothing is said, the oracle's gains wherever speech is.
+pub fn blend_targets_in_pauses(
+    oracle: &mut [f32],
+    teacher: &[f32],
+    vad: &[f32],
+    bands: usize,
+    w: f32,
+) {
+    let rows = oracle.chunks_mut(bands).zip(teacher.chunks(bands)).zip(vad);
+    for ((o, t), &v) in rows {
+        if v == 0.0 {
+            blend_targets(o, t, w);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pause_blending_leaves_speech_frames_alone() {
+        // Three frames of two bands: speech, pause, don't-care VAD.
+        let mut o = [0.8, 0.6, 0.2, 0.4, 0.5, 0.5];
+        blend_targets_in_pauses(
+            &mut o,
+            &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            &[1.0, 0.0, -1.0],
+            2,
+            0.5,
+        );
+        assert_eq!(o, [0.8, 0.6, 0.1, 0.2, 0.5, 0.5]);
+    }
 
     #[test]
     fn blending_keeps_dont_care_and_weights_the_rest() {

@@ -50,6 +50,12 @@ for arm in $ARMS; do
         # same recipe without it: 800 steps from the soup standard on 3 h each (seed 91).
         formants)       run formants formants_v2 --speech-weight 5 --spec-weight 1 ;;
         formants_ctl)   run formants_ctl formants_ctl_v2 --speech-weight 5 --spec-weight 1 ;;
+        # Teacher blend with the full recipe (issue 11 §2): 1.5 h from the v2 lists (seed 95) with oracle
+        # targets, and the same mixes with targets half oracle, half DeepFilterNet3; STEPS=400.
+        t2_oracle)      run t2_oracle teach2_oracle --speech-weight 5 --spec-weight 1 ;;
+        t2_blend)       run t2_blend teach2_blend --speech-weight 5 --spec-weight 1 ;;
+        # ... and the teacher's targets alone, only in frames without speech (--teacher-where pauses).
+        t2_pauses)      run t2_pauses teach2_pauses --speech-weight 5 --spec-weight 1 ;;
         hq_voices)      fit hq_voices hq voices_v2 dev_v2 256 256 2 --speech-weight 5 --spec-weight 1 ;;
         tiny_voices)    fit tiny_voices tiny voices_v2_1 dev_v1 64 64 1 --speech-weight 5 ;;
         # tiny trains ten times faster than standard: the same with STEPS=4000.
