@@ -1,5 +1,7 @@
 //! One training mixture: augmented speech plus one or two augmented noises at a random SNR.
 
+use std::borrow::Cow;
+
 use super::augment::{active_power, change_speed, convolve, random_filter, random_rir, rms};
 use super::formants::shift_formants;
 use super::noise_gen;
@@ -63,27 +65,31 @@ fn loop_segment(src: &[f32], n: usize, rng: &mut Rng) -> Vec<f32> {
     (0..n).map(|i| src[(start + i) % src.len()]).collect()
 }
 
+/// `change(clip, factor)` with probability `prob` (factor drawn from `range`), else the clip as it
+/// is. A zero probability draws no random numbers, so older seeds mix as before.
+fn perturb<'a>(
+    clip: Cow<'a, [f32]>,
+    prob: f32,
+    range: (f32, f32),
+    change: fn(&[f32], f32) -> Vec<f32>,
+    rng: &mut Rng,
+) -> Cow<'a, [f32]> {
+    if prob > 0.0 && rng.chance(prob) {
+        Cow::Owned(change(&clip, rng.range(range.0, range.1)))
+    } else {
+        clip
+    }
+}
+
 fn speech_track(pool: &Pool, n: usize, cfg: &MixConfig, rng: &mut Rng) -> Vec<f32> {
     let mut out = Vec::with_capacity(n + RATE as usize * 4);
     // Random lead-in silence so onsets land anywhere.
     out.resize((rng.range(0.0, 0.6) * RATE) as usize, 0.0);
     while out.len() < n {
-        let clip = &pool.clips[rng.below(pool.clips.len())];
-        let faster;
-        let clip: &[f32] = if cfg.speed_prob > 0.0 && rng.chance(cfg.speed_prob) {
-            faster = change_speed(clip, rng.range(SPEED_RANGE.0, SPEED_RANGE.1));
-            &faster
-        } else {
-            clip
-        };
-        let warped;
-        let clip: &[f32] = if cfg.formant_prob > 0.0 && rng.chance(cfg.formant_prob) {
-            warped = shift_formants(clip, rng.range(FORMANT_RANGE.0, FORMANT_RANGE.1));
-            &warped
-        } else {
-            clip
-        };
-        let g = 10f32.powf(rng.range(-6.0, 6.0) / 20.0) / rms(clip).max(1e-6);
+        let clip = Cow::Borrowed(pool.clips[rng.below(pool.clips.len())].as_slice());
+        let clip = perturb(clip, cfg.speed_prob, SPEED_RANGE, change_speed, rng);
+        let clip = perturb(clip, cfg.formant_prob, FORMANT_RANGE, shift_formants, rng);
+        let g = 10f32.powf(rng.range(-6.0, 6.0) / 20.0) / rms(&clip).max(1e-6);
         out.extend(clip.iter().map(|x| x * g));
         let gap = (rng.range(0.0, 0.8) * RATE) as usize;
         out.resize(out.len() + gap, 0.0);

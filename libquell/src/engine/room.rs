@@ -5,7 +5,7 @@
 //!   decaying as the longest room we keep (`TAIL_RT60_S`), with `TAIL_HEADROOM_DB` for rooms whose
 //!   reverberation is as loud as the direct sound;
 //! - a tail kept must stand above the noise: the head's gain is capped at the share of the band's
-//!   energy above a minimum-tracking noise floor raised by `NOISE_MARGIN_DB`.
+//!   energy above a slowly moving noise floor (`NOISE_FLOOR_*`) raised by `NOISE_MARGIN_DB`.
 //! Clean rooms pass both (their floor is the room's silence); noise in pauses passes neither.
 
 /// Slowest decay the ceiling allows: rooms up to this RT60 keep their whole tail.
