@@ -415,3 +415,67 @@ fn the_engine_computes_exactly_the_features_the_dumper_writes() {
         }
     }
 }
+
+/// The bin-refinement head moves only the bins it covers, within its bounds and [floor, 1]; the
+/// bins above are exactly those of the same model without the head.
+#[test]
+fn the_refinement_head_moves_only_its_own_bins() {
+    use quell::engine::{HopObserver, HopView};
+    use quell::model::ModelWeights;
+    use std::sync::Arc;
+    struct Masks(Vec<Vec<f32>>);
+    impl HopObserver for Masks {
+        fn hop(&mut self, view: &HopView<'_>) {
+            self.0.push(view.mask.to_vec());
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let with = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_refine.safetensors"))
+        .unwrap();
+    let k = with.refine.as_ref().unwrap().bins;
+    let mut without = with.clone();
+    without.refine = None;
+    let rate = 48_000.0;
+    let x: Vec<f32> = voiced(24_000, rate, 0.3)
+        .iter()
+        .zip(noise(24_000, 5, 0.05))
+        .map(|(a, b)| a + b)
+        .collect();
+    let params = EngineParams {
+        strength_db: 30.0,
+        speech_strength_db: 30.0,
+        ..EngineParams::default()
+    };
+    let floor = 10f32.powf(-30.0 / 20.0);
+    let masks = |w: ModelWeights| {
+        let instance = quell::ModelInstance::new(Arc::new(w), rate, 1).unwrap();
+        let mut e = quell::Engine::new(Box::new(instance), params.clone());
+        let mut m = Masks(Vec::new());
+        let mut buf = x.clone();
+        e.process_observed(&mut [&mut buf[..]], &mut m);
+        m.0
+    };
+    let (a, b) = (masks(with), masks(without));
+    assert_eq!(a.len(), b.len());
+    let mut moved = 0;
+    for (ma, mb) in a.iter().zip(&b) {
+        assert_eq!(ma[k..], mb[k..], "bins from {k} up must not change");
+        for (&ga, &gb) in ma[..k].iter().zip(&mb[..k]) {
+            assert!(
+                (floor * 0.999..=1.0).contains(&ga),
+                "gain {ga} outside [floor, 1]"
+            );
+            // A bin moves within [g², g (2 - g)] of its band gain g: little where g is near 1.
+            let (lo, hi) = ((gb * gb).max(floor), gb * (2.0 - gb));
+            assert!(
+                ga >= lo - 1e-6 && ga <= hi + 1e-6,
+                "gain {gb} refined to {ga}, outside [{lo}, {hi}]"
+            );
+            moved += (ga != gb) as usize;
+        }
+    }
+    assert!(
+        moved > a.len() * k / 2,
+        "the head changed only {moved} bin gains"
+    );
+}

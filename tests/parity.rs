@@ -46,6 +46,14 @@ fn check(fixture: &str) {
         w.has_reverb_head(),
         "{fixture}: reverb_gains in the fixture iff the model has the reverb head"
     );
+    // Likewise the refinement head's per-bin factors.
+    let refine = st.tensor("refine").is_ok().then(|| f32s(&st, "refine"));
+    assert_eq!(
+        refine.is_some(),
+        w.refine.is_some(),
+        "{fixture}: refine in the fixture iff the model has the refinement head"
+    );
+    let mut factors = vec![0.0; w.refine.as_ref().map_or(0, |r| r.bins)];
     let mut state = NetState::new(&w);
     let mut out = vec![0.0; nb];
     let mut room = vec![0.0; nb];
@@ -62,12 +70,26 @@ fn check(fixture: &str) {
                 max_diff = max_diff.max((a - b).abs());
             }
         }
+        if let Some((shape, refine)) = &refine {
+            let k = shape[1];
+            assert_eq!(k, factors.len());
+            assert!(state.refine(&w, &mut factors));
+            for (a, b) in factors.iter().zip(&refine[t * k..(t + 1) * k]) {
+                max_diff = max_diff.max((a - b).abs());
+            }
+        }
     }
     assert!(
         max_diff < 1e-4,
         "{fixture}: max |rust - torch| = {max_diff}"
     );
     eprintln!("{fixture}: {frames} frames, max |rust - torch| = {max_diff:e}");
+}
+
+/// A refinement head with a tanh layer: both paths of `NetState::refine` against PyTorch.
+#[test]
+fn refine_head_matches_pytorch() {
+    check("tests/fixtures/parity_tiny_random_refine.safetensors");
 }
 
 #[test]

@@ -18,7 +18,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from quell_model import (QuellNet, build_metadata, count_parameters, round_weights_to_f16,  # noqa: E402
-                         run_from_zero, run_reverb_from_zero, save_safetensors, verify_files, write_parity)
+                         run_from_zero, run_refine_from_zero, run_reverb_from_zero, save_safetensors,
+                         verify_files, write_parity)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,6 +37,10 @@ def load_checkpoint(path: str) -> tuple:
     model = QuellNet(c["n_features"], c["n_bands"], c["dense"], c["hidden"], c["layers"], cell=c.get("cell", "gru"))
     if any(k.startswith("reverb_gain.") for k in ck["model"]):
         model.add_reverb_head()
+    if "refine.weight" in ck["model"]:
+        sd = ck["model"]
+        model.add_refine_head(sd["refine.weight"].shape[0],
+                              sd["refine_hidden.weight"].shape[0] if "refine_hidden.weight" in sd else 0)
     model.load_state_dict(ck["model"])
     model.eval()
     return model, ck
@@ -88,7 +93,8 @@ def main():
         gains, vad = run_from_zero(model, x)
         os.makedirs(os.path.dirname(os.path.abspath(pout)), exist_ok=True)
         reverb = run_reverb_from_zero(model, x) if model.reverb_gain is not None else None
-        write_parity(pout, repo_relative(out), x, gains, vad, reverb)
+        refine = run_refine_from_zero(model, x) if model.refine is not None else None
+        write_parity(pout, repo_relative(out), x, gains, vad, reverb, refine)
         err = verify_files(out, pout)
         print(f"wrote {pout}: frames {start}..{start + n} of {T}; gains range [{gains.min():.3f}, "
               f"{gains.max():.3f}]; reload + numpy reference max |diff| {err:.2e}")

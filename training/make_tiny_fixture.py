@@ -7,6 +7,8 @@
 - tests/fixtures/tiny_random_v2.safetensors + parity_tiny_random_v2.safetensors: GRU reading feature
   version 2 (B band energies + 64 long-window bins), F=84, B=20, D=12, H=16, L=1; the engine test also
   uses it to check that the engine computes exactly the features `dump-features` writes
+- tests/fixtures/tiny_random_refine.safetensors + parity_tiny_random_refine.safetensors: the same sizes
+  as tiny_random_v2 plus a bin-refinement head with a tanh layer (30 bins, 10 units), random weights
 
 Sizes deliberately differ from any real model (and from each other), so a Rust loader that hard-codes a
 size, or mixes up D/H/F/B, fails on them. Deterministic (fixed seeds): the tensors and the parity data
@@ -23,27 +25,30 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (QuellNet, build_metadata, run_from_zero, save_safetensors,  # noqa: E402
-                         verify_files, write_parity)
+from quell_model import (QuellNet, build_metadata, run_from_zero, run_refine_from_zero,  # noqa: E402
+                         save_safetensors, verify_files, write_parity)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMES = 200
 
-# name, cell, seed, (F, B, D, H, L), feature version
+# name, cell, seed, (F, B, D, H, L), feature version, (refined bins, refinement tanh units) or None
 FIXTURES = (
-    ("tiny_random", "gru", 1234, (34, 32, 16, 24, 2), 1),
-    ("tiny_random_lstm", "lstm", 4321, (27, 19, 12, 20, 2), 1),
-    ("tiny_random_v2", "gru", 2468, (84, 20, 12, 16, 1), 2),
+    ("tiny_random", "gru", 1234, (34, 32, 16, 24, 2), 1, None),
+    ("tiny_random_lstm", "lstm", 4321, (27, 19, 12, 20, 2), 1, None),
+    ("tiny_random_v2", "gru", 2468, (84, 20, 12, 16, 1), 2, None),
+    ("tiny_random_refine", "gru", 1357, (84, 20, 12, 16, 1), 2, (30, 10)),
 )
 
 
-def make(name: str, cell: str, seed: int, sizes, feature_version: int) -> None:
+def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=None) -> None:
     F, B, D, H, L = sizes
     model_rel = f"tests/fixtures/{name}.safetensors"
     parity_rel = f"tests/fixtures/parity_{name}.safetensors"
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = QuellNet(F, B, D, H, L, cell=cell)
+    if refine is not None:
+        model.add_refine_head(*refine)
     with torch.no_grad():
         # Wider than the default init so the gates and tanh/sigmoid work away from their linear range.
         for p in model.parameters():
@@ -67,7 +72,8 @@ def make(name: str, cell: str, seed: int, sizes, feature_version: int) -> None:
 
     feats = rng.normal(-5.0, 2.0, (FRAMES, F)).astype(np.float32)
     gains, vad = run_from_zero(model, feats)
-    write_parity(parity_path, model_rel, feats, gains, vad)
+    factors = run_refine_from_zero(model, feats) if refine is not None else None
+    write_parity(parity_path, model_rel, feats, gains, vad, refine=factors)
     err = verify_files(model_path, parity_path)
     print(f"wrote {model_rel} ({os.path.getsize(model_path)} bytes) and {parity_rel} "
           f"({os.path.getsize(parity_path)} bytes)")
@@ -78,9 +84,9 @@ def make(name: str, cell: str, seed: int, sizes, feature_version: int) -> None:
 
 def main():
     only = set(sys.argv[1:])  # optional: fixture names to (re)write
-    for name, cell, seed, sizes, fv in FIXTURES:
+    for name, cell, seed, sizes, fv, refine in FIXTURES:
         if not only or name in only:
-            make(name, cell, seed, sizes, fv)
+            make(name, cell, seed, sizes, fv, refine)
 
 
 if __name__ == "__main__":

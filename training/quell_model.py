@@ -49,6 +49,30 @@ class QuellNet(nn.Module):
         # Optional second gain head that keeps the speech with its room (FORMATS.md `reverb_gain.*`);
         # `add_reverb_head` creates it.
         self.reverb_gain: Optional[nn.Linear] = None
+        # Optional per-bin refinement of the lowest bins (FORMATS.md `refine.*`); `add_refine_head`.
+        self.refine_hidden: Optional[nn.Linear] = None
+        self.refine: Optional[nn.Linear] = None
+
+    def add_refine_head(self, bins: int, hidden: int = 0) -> nn.Module:
+        """Create the bin-refinement head: from the last recurrent layer's output and the normalised
+        features, factors r = 2 sigmoid(a) for FFT bins [0, bins), which move those bins' gains
+        (`refine_gains`). The output layer starts at zero, so r = 1: the model sounds as
+        before until trained. `hidden` > 0 puts a tanh layer of that size in between."""
+        n_in = self.hidden + self.n_features
+        dev = self.gain.weight.device
+        self.refine_hidden = nn.Linear(n_in, hidden).to(dev) if hidden > 0 else None
+        self.refine = nn.Linear(hidden if hidden > 0 else n_in, bins).to(dev)
+        with torch.no_grad():
+            self.refine.weight.zero_()
+            self.refine.bias.zero_()
+        return nn.ModuleList([m for m in (self.refine_hidden, self.refine) if m is not None])
+
+    def refine_logits(self, y: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Refinement logits a from last-layer outputs y [..,H] and raw features [..,F]; r = 2 sigmoid(a)."""
+        u = torch.cat([y, (features - self.feature_mean) / self.feature_std], -1)
+        if self.refine_hidden is not None:
+            u = torch.tanh(self.refine_hidden(u))
+        return self.refine(u)
 
     def add_reverb_head(self) -> nn.Linear:
         """Create the reverb head, starting as a copy of the dry gain head (so it begins by doing
@@ -86,17 +110,26 @@ class QuellNet(nn.Module):
         return self.gain(y), self.vad(y), h
 
     def forward_all_logits(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None):
-        """(gain logits, vad logits, reverb-head logits or None, state)."""
+        """(gain logits, vad logits, reverb-head logits or None, state, refinement logits or None)."""
         x = (features - self.feature_mean) / self.feature_std
         x = torch.tanh(self.input(x))
         y, h = self.rnn(x, h0)
         reverb = self.reverb_gain(y) if self.reverb_gain is not None else None
-        return self.gain(y), self.vad(y), reverb, h
+        refine = self.refine_logits(y, features) if self.refine is not None else None
+        return self.gain(y), self.vad(y), reverb, h, refine
 
     def forward(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         gain_logits, vad_logits, h = self.forward_logits(features, h0)
         return torch.sigmoid(gain_logits), torch.sigmoid(vad_logits), h
+
+
+def refine_gains(bin_gains: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """What the engine does with the refinement head's factors r (FORMATS.md): bin gain g becomes
+    g r' with r' = 1 + (r - 1)(1 - g), clamped to [0, 1]. A bin moves within [g^2, g (2 - g)]: freely
+    where its band says noise, hardly at all where the band gain is near 1, so clean speech is left
+    alone."""
+    return (bin_gains * (1.0 + (r - 1.0) * (1.0 - bin_gains))).clamp(0.0, 1.0)
 
 
 def map_state(h, fn):
@@ -127,6 +160,11 @@ def model_tensors(model: QuellNet) -> Dict[str, torch.Tensor]:
     if model.reverb_gain is not None:
         t["reverb_gain.weight"] = _f32(model.reverb_gain.weight)
         t["reverb_gain.bias"] = _f32(model.reverb_gain.bias)
+    for name in ("refine_hidden", "refine"):
+        layer = getattr(model, name)
+        if layer is not None:
+            t[f"{name}.weight"] = _f32(layer.weight)
+            t[f"{name}.bias"] = _f32(layer.bias)
     for l in range(model.layers):
         for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             t[f"{model.cell}.{l}.{kind}"] = _f32(getattr(model.rnn, f"{kind}_l{l}"))
@@ -216,6 +254,9 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
     model = QuellNet(n_features, n_bands, dense, hidden, layers, cell=cell)
     if "reverb_gain.weight" in tensors or "reverb_gain.bias" in tensors:
         model.add_reverb_head()
+    if "refine.weight" in tensors:
+        rh = tensors["refine_hidden.weight"].shape[0] if "refine_hidden.weight" in tensors else 0
+        model.add_refine_head(tensors["refine.weight"].shape[0], rh)
     expected = model_tensors(model)
     if set(expected) != set(tensors):
         raise ValueError(f"{path}: tensor names differ: extra {sorted(set(tensors) - set(expected))}, "
@@ -242,6 +283,11 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
         if model.reverb_gain is not None:
             model.reverb_gain.weight.copy_(tensors["reverb_gain.weight"])
             model.reverb_gain.bias.copy_(tensors["reverb_gain.bias"])
+        for name in ("refine_hidden", "refine"):
+            layer = getattr(model, name)
+            if layer is not None:
+                layer.weight.copy_(tensors[f"{name}.weight"])
+                layer.bias.copy_(tensors[f"{name}.bias"])
         for l in range(layers):
             for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                 getattr(model.rnn, f"{kind}_l{l}").copy_(tensors[f"{cell}.{l}.{kind}"])
@@ -257,6 +303,16 @@ def run_reverb_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
     x = torch.tanh(model.input((x - model.feature_mean) / model.feature_std))
     y, _ = model.rnn(x)
     return torch.sigmoid(model.reverb_gain(y))[0].numpy().astype(np.float32)
+
+
+@torch.no_grad()
+def run_refine_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
+    """The refinement head's factors r = 2 sigmoid(a) [T,K] over raw features [T,F] from a zero state."""
+    model = model.eval().float()
+    f = torch.from_numpy(np.array(features, dtype=np.float32, copy=True))[None]
+    x = torch.tanh(model.input((f - model.feature_mean) / model.feature_std))
+    y, _ = model.rnn(x)
+    return (2.0 * torch.sigmoid(model.refine_logits(y, f)))[0].numpy().astype(np.float32)
 
 
 @torch.no_grad()
@@ -280,7 +336,7 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tup
     h = [np.zeros(H) for _ in range(layers)]
     c = [np.zeros(H) for _ in range(layers)]
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))
-    gains, vad, room = [], [], []
+    gains, vad, room, refine = [], [], [], []
     for f in np.asarray(features, dtype=np.float64):
         x = np.tanh(t["input.weight"] @ ((f - t["feature_mean"]) / t["feature_std"]) + t["input.bias"])
         for l in range(layers):
@@ -301,12 +357,18 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tup
         vad.append(sig(t["vad.weight"] @ x + t["vad.bias"]))
         if "reverb_gain.weight" in t:
             room.append(sig(t["reverb_gain.weight"] @ x + t["reverb_gain.bias"]))
+        if "refine.weight" in t:
+            u = np.concatenate([x, (f - t["feature_mean"]) / t["feature_std"]])
+            if "refine_hidden.weight" in t:
+                u = np.tanh(t["refine_hidden.weight"] @ u + t["refine_hidden.bias"])
+            refine.append(2.0 * sig(t["refine.weight"] @ u + t["refine.bias"]))
     reference_numpy.last_reverb = np.array(room) if room else None
+    reference_numpy.last_refine = np.array(refine) if refine else None
     return np.array(gains), np.array(vad)
 
 
 def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np.ndarray, vad: np.ndarray,
-                 reverb_gains: Optional[np.ndarray] = None) -> None:
+                 reverb_gains: Optional[np.ndarray] = None, refine: Optional[np.ndarray] = None) -> None:
     from safetensors.numpy import save_file
 
     t = {
@@ -316,6 +378,8 @@ def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np
     }
     if reverb_gains is not None:
         t["reverb_gains"] = np.ascontiguousarray(reverb_gains, dtype=np.float32)
+    if refine is not None:
+        t["refine"] = np.ascontiguousarray(refine, dtype=np.float32)
     save_file(t, path, metadata={"model": model_rel_path})
     os.chmod(path, 0o644)
 
@@ -343,6 +407,12 @@ def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
         rr = reference_numpy.last_reverb
         err = max(err, np.abs(run_reverb_from_zero(model, par["features"]) - par["reverb_gains"]).max(),
                   np.abs(rr - par["reverb_gains"]).max())
+    if model.refine is not None:
+        if "refine" not in par:
+            raise ValueError(f"{parity_path}: the model has a refinement head but the fixture has no refine")
+        rf = reference_numpy.last_refine
+        err = max(err, np.abs(run_refine_from_zero(model, par["features"]) - par["refine"]).max(),
+                  np.abs(rf - par["refine"]).max())
     if not err < tol:
         raise AssertionError(f"parity check failed: max |diff| = {err:.3g} >= {tol}")
     return float(err)

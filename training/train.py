@@ -31,7 +31,7 @@ import torch.distributed as dist
 import torch.nn.functional as Fnn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import CELLS, QuellNet, count_parameters, map_state  # noqa: E402
+from quell_model import CELLS, QuellNet, count_parameters, map_state, refine_gains  # noqa: E402
 
 META_KEYS_MUST_MATCH = ("n_features", "n_bands", "band_edges_hz", "sample_rate", "hop", "fft",
                         "feature_version")
@@ -146,16 +146,20 @@ class Stream:
 
 
 # ----------------------------------------------------------------------------------------------- loss
-def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args):
+def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args, refine=None):
     """Loss on what the listener hears: band gains spread to bins exactly as the engine does
     (`interp`, written by the dumper), applied to the compressed noisy magnitude (|Y|^0.3, so the
     output is g^0.3 |Y|^0.3), against the compressed clean magnitude; bins where clean < 0 are
     "don't care". Normalised by the clean spectrum's mean square, so its weight does not depend on
     level. Returns (sum, count) like the other terms."""
     gb = torch.matmul(g, interp.t()).clamp(0.0, 1.0)
+    if refine is not None:  # the refinement head's factors on the lowest bins, as the engine applies them
+        k = refine.shape[-1]
+        gb = torch.cat([refine_gains(gb[..., :k], refine), gb[..., k:]], -1)
     out = gb.clamp_min(1e-8) ** 0.3 * noisy_c
     mask = (clean_c >= 0).to(g.dtype)
-    d2 = (out - clean_c.clamp_min(0.0)) ** 2 * mask
+    d = out - clean_c.clamp_min(0.0)
+    d2 = (d * d + args.spec_over_suppress * torch.relu(-d) ** 2) * mask
     d2 = d2 / ((clean_c.clamp_min(0.0) ** 2 * mask).sum() / mask.sum().clamp_min(1.0) + 1e-8)
     if args.speech_weight > 0:
         d2 = d2 * (1.0 + args.speech_weight * vad_targets.clamp(0.0, 1.0))
@@ -178,7 +182,7 @@ def gain_loss(gain_logits, targets, vad_targets, args, speech_weight=None):
 
 
 def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None, interp=None,
-               reverb_logits=None, reverb_targets=None):
+               reverb_logits=None, reverb_targets=None, refine_logits=None):
     """Masked sums -> dict of (sum, count) pairs. Frames/bands with target < 0 are ignored."""
     gsum, gcount, msum, g = gain_loss(gain_logits, targets, vad_targets, args)
     vmask = (vad_targets >= 0).to(vad_logits.dtype)
@@ -189,7 +193,8 @@ def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None
         "mse": (msum, gcount),  # plain compressed-gain MSE, for reporting
     }
     if spectra is not None:
-        terms["spec"] = spectrum_loss(g, spectra[0], spectra[1], vad_targets, interp, args)
+        refine = 2.0 * torch.sigmoid(refine_logits) if refine_logits is not None else None
+        terms["spec"] = spectrum_loss(g, spectra[0], spectra[1], vad_targets, interp, args, refine)
     if reverb_logits is not None:
         # Unweighted: the VAD targets mark the direct speech, and the room's tail after a word (what
         # this head exists to keep) would count for a sixth of the words themselves.
@@ -301,6 +306,13 @@ def has_reverb_head(state_dict) -> bool:
     return any(k.startswith("reverb_gain.") for k in state_dict)
 
 
+def add_refine_head_like(model: QuellNet, state_dict) -> None:
+    """Give `model` a refinement head of the shape `state_dict` holds (if it holds one)."""
+    if "refine.weight" in state_dict:
+        hidden = state_dict["refine_hidden.weight"].shape[0] if "refine_hidden.weight" in state_dict else 0
+        model.add_refine_head(state_dict["refine.weight"].shape[0], hidden)
+
+
 def save_atomic(obj, path: str):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -344,6 +356,13 @@ def main(argv: Optional[List[str]] = None):
     ap.add_argument("--spec-weight", type=float, default=0.0,
                     help="weight of the output-spectrum loss (needs dumps made with --spectra; 0 = off). "
                          "Validation stays on the gain and VAD losses, comparable across runs")
+    ap.add_argument("--spec-over-suppress", type=float, default=0.0,
+                    help="extra weight on output-spectrum bins below the clean (removed speech)")
+    ap.add_argument("--refine-bins", type=int, default=0,
+                    help="give the model the bin-refinement head (FORMATS.md refine.*) for FFT bins [0, K), "
+                         "trained through the output-spectrum loss (needs --spec-weight > 0); a model that "
+                         "has one (--init/--resume) keeps it")
+    ap.add_argument("--refine-hidden", type=int, default=0, help="tanh units inside a new refinement head")
     ap.add_argument("--reset-prob", type=float, default=0.01,
                     help="probability per lane and chunk of zeroing the carried hidden state")
     ap.add_argument("--stats-frames", type=int, default=200_000, help="frames subsampled for mean/std")
@@ -410,6 +429,7 @@ def main(argv: Optional[List[str]] = None):
             raise SystemExit(f"--init {args.init}: layer sizes {init['config']} differ from {model.config()}")
         if has_reverb_head(init["model"]):
             model.add_reverb_head()
+        add_refine_head_like(model, init["model"])
         model.load_state_dict(init["model"])
         mean, std = model.feature_mean.numpy(), model.feature_std.numpy()
         log(f"fine-tuning from {args.init} (its step {init.get('step')}, keeping its feature normalisation)")
@@ -420,6 +440,8 @@ def main(argv: Optional[List[str]] = None):
             raise SystemExit(f"--resume: layer sizes {resumed['config']} differ from {model.config()}")
         if has_reverb_head(resumed["model"]) and model.reverb_gain is None:
             model.add_reverb_head()
+        if model.refine is None:
+            add_refine_head_like(model, resumed["model"])
         model.load_state_dict(resumed["model"])
         mean, std = model.feature_mean.numpy(), model.feature_std.numpy()
         log(f"resuming {args.out}/last.pt at step {resumed['step']} "
@@ -427,6 +449,14 @@ def main(argv: Optional[List[str]] = None):
     if args.reverb_weight > 0 and model.reverb_gain is None:
         model.add_reverb_head()
         log("added the reverb head (a copy of the gain head)")
+    if args.refine_bins > 0 and model.refine is None:
+        if args.spec_weight <= 0:
+            raise SystemExit("--refine-bins needs --spec-weight > 0: the head learns only through that loss")
+        model.add_refine_head(args.refine_bins, args.refine_hidden)
+        if model.refine_hidden is not None:
+            torch.nn.init.xavier_uniform_(model.refine_hidden.weight)
+            torch.nn.init.zeros_(model.refine_hidden.bias)
+        log(f"added the refinement head ({args.refine_bins} bins, {args.refine_hidden} tanh units; r = 1 at start)")
     model.to(args.device)
     log(f"model: {model.config()} params={count_parameters(model)}; "
         f"feature mean range [{mean.min():.3g}, {mean.max():.3g}], std range [{std.min():.3g}, {std.max():.3g}]")
@@ -507,10 +537,10 @@ def main(argv: Optional[List[str]] = None):
                     h = map_state(h, lambda x: x * keep[None, :, None])
                 for g in opt.param_groups:
                     g["lr"] = lr_at(step, frac, args)
-                gl, vl, rl, h = net(f, h)
+                gl, vl, rl, h, fl = net(f, h)
                 h = map_state(h, lambda x: x.detach())
                 terms = loss_terms(gl, vl, t, v, args, spectra or None, interp,
-                                   rl if args.reverb_weight > 0 else None, rt)
+                                   rl if args.reverb_weight > 0 else None, rt, fl)
                 loss, gloss, vloss = combine(terms, args)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

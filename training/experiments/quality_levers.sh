@@ -68,6 +68,16 @@ for arm in $ARMS; do
         reverb)         run reverb rev_w,rev_whi --speech-weight 5 --spec-weight 1 --reverb-weight 1 ;;
         tiny_reverb)    fit tiny_reverb tiny rev_w1,rev_whi1 dev_v1 64 64 1 --speech-weight 5 --reverb-weight 1 ;;
         hq_reverb)      fit hq_reverb hq rev_w,rev_whi dev_v2 256 256 2 --speech-weight 5 --reverb-weight 1 ;;
+        # Bin refinement (issue 11 §5): from the soup standard, 800 steps on voices_v2 with the new
+        # refinement head on bins 0-39 (below 4 kHz) trained jointly through the spectrum loss (which
+        # also charges removed speech, --spec-over-suppress 0.3), against the same without the head;
+        # refine_headjoint starts from the soup with a head already fitted on the frozen trunk by
+        # training/refine_head.py (REFINED holds that model, as standard.safetensors).
+        refine_ctl)     run refine_ctl voices_v2 --speech-weight 5 --spec-weight 1 ;;
+        refine_bjoint)  run refine_bjoint voices_v2 --speech-weight 5 --spec-weight 1 --refine-bins 40 \
+                            --spec-over-suppress 0.3 ;;
+        refine_headjoint) BASE=${REFINED:-training/runs/refine_head} run refine_headjoint voices_v2 \
+                            --speech-weight 5 --spec-weight 1 --spec-over-suppress 0.3 ;;
         *) echo "unknown arm $arm" >&2; exit 2 ;;
     esac
 done

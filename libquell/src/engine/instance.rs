@@ -27,6 +27,8 @@ pub struct ModelInstance {
     room_raw: Vec<f32>,
     tail: TailLimits,
     floored: Vec<f32>,
+    /// The refinement head's last per-bin factors per mask channel (empty without the head).
+    refine: Vec<Vec<f32>>,
 }
 
 impl ModelInstance {
@@ -59,6 +61,17 @@ impl ModelInstance {
             room_raw: vec![0.0; nb],
             tail: TailLimits::new(channels, nb, grid.hop as f32 / sample_rate),
             floored: vec![0.0; nb],
+            refine: (0..channels)
+                .map(|_| {
+                    vec![
+                        1.0;
+                        weights
+                            .refine
+                            .as_ref()
+                            .map_or(0, |r| r.bins.min(grid.bins()))
+                    ]
+                })
+                .collect(),
             bands,
             grid,
             weights,
@@ -87,6 +100,7 @@ impl ModelInstance {
         self.states[c].reset();
         self.smoothed[c].fill(0.0);
         self.tail.reset_channel(c);
+        self.refine[c].fill(1.0);
     }
 
     pub fn is_finite(&self) -> bool {
@@ -133,14 +147,25 @@ impl ModelInstance {
             let g = if g.is_finite() { g } else { 1.0 };
             *s = g.max(*s * GAIN_DECAY_PER_HOP);
         }
+        if state.refine(&self.weights, &mut self.refine[c]) {
+            for r in &mut self.refine[c] {
+                *r = if r.is_finite() { *r } else { 1.0 };
+            }
+        }
         if vad.is_finite() { vad } else { 0.0 }
     }
 
-    /// Per-bin gains for mask channel `c`, never below `floor`.
+    /// Per-bin gains for mask channel `c`, never below `floor` nor above 1. A model with the
+    /// refinement head scales its lowest bins' gains by the head's factors.
     pub fn bin_gains(&mut self, c: usize, floor: f32, out: &mut [f32]) {
         for (f, &s) in self.floored.iter_mut().zip(&self.smoothed[c]) {
             *f = s.max(floor);
         }
         self.bands.interpolate(&self.floored, out);
+        // g r' with r' = 1 + (r - 1)(1 - g): a bin moves within [g^2, g (2 - g)], freely where its
+        // band says noise and hardly where the band gain is near 1 (clean speech is left alone).
+        for (g, &r) in out.iter_mut().zip(&self.refine[c]) {
+            *g = (*g * (1.0 + (r - 1.0) * (1.0 - *g))).min(1.0).max(floor);
+        }
     }
 }

@@ -15,6 +15,10 @@ pub struct NetState {
     dense: Vec<f32>,
     gi: Vec<f32>,
     gh: Vec<f32>,
+    /// The refinement head's input (last hidden layer, then the normalised features) and its tanh
+    /// layer (empty for a model without the head).
+    refine_in: Vec<f32>,
+    refine_mid: Vec<f32>,
 }
 
 impl NetState {
@@ -32,6 +36,11 @@ impl NetState {
             dense: vec![0.0; w.dense],
             gi: vec![0.0; gates * max_h],
             gh: vec![0.0; gates * max_h],
+            refine_in: match &w.refine {
+                Some(_) => vec![0.0; w.hidden_sizes().last().unwrap_or(w.dense) + w.n_features],
+                None => Vec::new(),
+            },
+            refine_mid: vec![0.0; w.refine.as_ref().map_or(0, |r| r.hidden_size())],
         }
     }
 
@@ -120,6 +129,40 @@ impl NetState {
         let last = self.hidden.last().map(Vec::as_slice).unwrap_or(&self.dense);
         matvec_bias(&head.w, &head.b, last, out);
         sigmoid_in_place(out);
+        true
+    }
+
+    /// The refinement head's per-bin factors for the frame `step` just ran, in [0, 2]: `out` gets
+    /// `min(out.len(), bins)` of them. Returns false, leaving `out` alone, for a model without it.
+    pub fn refine(&mut self, w: &ModelWeights, out: &mut [f32]) -> bool {
+        let Some(head) = &w.refine else {
+            return false;
+        };
+        let last = self.hidden.last().map(Vec::as_slice).unwrap_or(&self.dense);
+        let (h, x) = self.refine_in.split_at_mut(last.len());
+        h.copy_from_slice(last);
+        x.copy_from_slice(&self.x);
+        let input: &[f32] = match &head.hidden {
+            Some(mid) => {
+                matvec_bias(&mid.w, &mid.b, &self.refine_in, &mut self.refine_mid);
+                tanh_in_place(&mut self.refine_mid);
+                &self.refine_mid
+            }
+            None => &self.refine_in,
+        };
+        let n = out.len().min(head.bins);
+        let cols = input.len();
+        // Rows past `n` (bins a low host rate lacks) are skipped, so `out` may be shorter.
+        matvec_bias(
+            &head.out.w[..n * cols],
+            &head.out.b[..n],
+            input,
+            &mut out[..n],
+        );
+        sigmoid_in_place(&mut out[..n]);
+        for r in &mut out[..n] {
+            *r *= 2.0;
+        }
         true
     }
 }

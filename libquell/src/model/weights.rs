@@ -84,6 +84,25 @@ pub struct ModelWeights {
     /// Optional second gain head (`reverb_gain.*`): gains that keep the speech with its room. Files
     /// without it load; the engine then has nothing to blend and reverb reduction is unavailable.
     pub reverb: Option<GainHead>,
+    /// Optional per-bin refinement of the lowest FFT bins (`refine.*`, `refine_hidden.*`).
+    pub refine: Option<RefineHead>,
+}
+
+/// Per-bin factors for FFT bins `[0, bins)`: `r = 2 sigmoid(W u + b)` where `u` is the last recurrent
+/// layer's output followed by the normalised features (through a tanh layer first when `hidden` is
+/// there). Band gains are smooth across a band; this lets the low bins follow a voice's harmonics.
+#[derive(Debug, Clone)]
+pub struct RefineHead {
+    pub hidden: Option<GainHead>,
+    pub out: GainHead,
+    pub bins: usize,
+}
+
+impl RefineHead {
+    /// Size of the tanh layer (0 without one).
+    pub fn hidden_size(&self) -> usize {
+        self.hidden.as_ref().map_or(0, |h| h.b.len())
+    }
 }
 
 /// A band-gain head: `[B, H]` weights and `[B]` bias, sigmoid.
@@ -338,6 +357,7 @@ impl ModelWeights {
             (true, false) => return Err(ModelError::MissingTensor("reverb_gain.bias".into())),
             (false, true) => return Err(ModelError::MissingTensor("reverb_gain.weight".into())),
         };
+        let refine = read_refine_head(&r, last + nf)?;
 
         // Metadata must agree with the tensors (`gru_hidden`/`gru_layers`, or `lstm_*` for LSTM).
         let (hidden_key, layers_key) = match cell {
@@ -392,6 +412,7 @@ impl ModelWeights {
             vad_w,
             vad_b,
             reverb,
+            refine,
         })
     }
 
@@ -418,6 +439,11 @@ impl ModelWeights {
             + self.vad_w.len()
             + self.vad_b.len()
             + self.reverb.as_ref().map_or(0, |h| h.w.len() + h.b.len())
+            + self.refine.as_ref().map_or(0, |r| {
+                r.out.w.len()
+                    + r.out.b.len()
+                    + r.hidden.as_ref().map_or(0, |h| h.w.len() + h.b.len())
+            })
     }
 
     /// Multiply-accumulates per frame (one hop).
@@ -431,7 +457,58 @@ impl ModelWeights {
             + self.gain_w.len()
             + self.vad_w.len()
             + self.reverb.as_ref().map_or(0, |h| h.w.len())
+            + self.refine.as_ref().map_or(0, |r| {
+                r.out.w.len() + r.hidden.as_ref().map_or(0, |h| h.w.len())
+            })
     }
+}
+
+/// The optional refinement head: `refine.weight` `[K, in]` and `refine.bias` `[K]`, with `in` the
+/// last hidden size plus the feature count, or the size of `refine_hidden` (`[R, that]`, `[R]`)
+/// when the file has one. Every tensor of a part present, or none: half a head is a broken file.
+fn read_refine_head(r: &Reader<'_>, input: usize) -> Result<Option<RefineHead>, ModelError> {
+    let pair = |name: &str| -> Result<Option<(usize, usize)>, ModelError> {
+        let (w, b) = (format!("{name}.weight"), format!("{name}.bias"));
+        match (r.has(&w), r.has(&b)) {
+            (false, false) => Ok(None),
+            (true, false) => Err(ModelError::MissingTensor(b)),
+            (false, true) => Err(ModelError::MissingTensor(w)),
+            (true, true) => {
+                let (shape, _) = r.tensor(&w)?;
+                if shape.len() != 2 || shape[0] == 0 {
+                    return Err(ModelError::WrongShape {
+                        tensor: w,
+                        expected: vec![0, 0],
+                        found: shape,
+                    });
+                }
+                Ok(Some((shape[0], shape[1])))
+            }
+        }
+    };
+    let head = |name: &str, rows: usize, cols: usize| -> Result<GainHead, ModelError> {
+        Ok(GainHead {
+            w: r.shaped(&format!("{name}.weight"), &[rows, cols])?,
+            b: r.shaped(&format!("{name}.bias"), &[rows])?,
+        })
+    };
+    let inner = pair("refine_hidden")?;
+    let Some((bins, _)) = pair("refine")? else {
+        return match inner {
+            None => Ok(None),
+            Some(_) => Err(ModelError::MissingTensor("refine.weight".into())),
+        };
+    };
+    let hidden = match inner {
+        Some((rows, _)) => Some(head("refine_hidden", rows, input)?),
+        None => None,
+    };
+    let out_in = hidden.as_ref().map_or(input, |h| h.b.len());
+    Ok(Some(RefineHead {
+        out: head("refine", bins, out_in)?,
+        hidden,
+        bins,
+    }))
 }
 
 #[cfg(test)]
@@ -571,6 +648,66 @@ mod tests {
         assert!(matches!(
             err(&b),
             ModelError::WrongShape { tensor, .. } if tensor == "reverb_gain.bias"
+        ));
+    }
+
+    /// The fixture with refinement-head tensors of the given shapes added (zeros).
+    fn with_refine(parts: &[(&str, Vec<usize>)]) -> Vec<u8> {
+        rebuild(|t, _| {
+            for (name, shape) in parts {
+                let n: usize = shape.iter().product();
+                t.push((
+                    name.to_string(),
+                    shape.clone(),
+                    "F32".into(),
+                    vec![0u8; 4 * n],
+                ));
+            }
+        })
+    }
+
+    #[test]
+    fn refine_head_is_optional_checked_and_never_half_there() {
+        let plain = ModelWeights::from_bytes(LSTM).unwrap();
+        assert!(plain.refine.is_none());
+        let input = plain.rnn.last().unwrap().hidden + plain.n_features;
+        let w = ModelWeights::from_bytes(&with_refine(&[
+            ("refine.weight", vec![7, input]),
+            ("refine.bias", vec![7]),
+        ]))
+        .unwrap();
+        let head = w.refine.as_ref().unwrap();
+        assert_eq!((head.bins, head.hidden_size()), (7, 0));
+        assert_eq!(
+            w.parameter_count(),
+            plain.parameter_count() + 7 * (input + 1)
+        );
+        let w = ModelWeights::from_bytes(&with_refine(&[
+            ("refine_hidden.weight", vec![5, input]),
+            ("refine_hidden.bias", vec![5]),
+            ("refine.weight", vec![7, 5]),
+            ("refine.bias", vec![7]),
+        ]))
+        .unwrap();
+        assert_eq!(w.refine.as_ref().unwrap().hidden_size(), 5);
+        assert_eq!(
+            err(&with_refine(&[("refine.weight", vec![7, input])])),
+            ModelError::MissingTensor("refine.bias".into())
+        );
+        assert_eq!(
+            err(&with_refine(&[
+                ("refine_hidden.weight", vec![5, input]),
+                ("refine_hidden.bias", vec![5]),
+            ])),
+            ModelError::MissingTensor("refine.weight".into())
+        );
+        // A head that reads another input size is a shape error naming the tensor.
+        assert!(matches!(
+            err(&with_refine(&[
+                ("refine.weight", vec![7, input + 1]),
+                ("refine.bias", vec![7]),
+            ])),
+            ModelError::WrongShape { tensor, .. } if tensor == "refine.weight"
         ));
     }
 

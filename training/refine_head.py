@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Give a trained model its bin-refinement head: per-bin factors on the lowest FFT bins, where band
+gains (32 ERB bands, several bins each below 4 kHz) cannot follow a voice's harmonics.
+
+The trunk and the band heads stay exactly as they are; only `refine*` (FORMATS.md) is fitted. The
+head reads the last recurrent layer's output and the normalised features (feature version 2 carries a
+20 ms spectrum at 50 Hz resolution up to 3.2 kHz, fine enough to see harmonics) and gives r = 2 sigmoid(a)
+per bin; the engine moves bin k's gain g (k < K) to g r' with r' = 1 + (r_k - 1)(1 - g)
+(`quell_model.refine_gains`). The output layer starts
+at zero (r = 1), so an untrained head changes nothing.
+
+The loss is train.py's output-spectrum loss on those bins: the engine's own band-gain smoothing and
+band-to-bin interpolation (`interp.npy`, written by the dumper) applied to the frozen model's band gains,
+times r, on the compressed noisy magnitude, against the compressed clean magnitude, with "don't care"
+bins masked, speech frames weighted 1 + W x VAD, and optionally an extra weight on output below the clean.
+
+    python training/refine_head.py --model models/standard.safetensors \\
+        --data training/data/dumps/voices_v2 --val training/data/dumps/dev_v2s --bins 40 \\
+        --out models/standard.safetensors --parity-out tests/fixtures/parity_standard.safetensors
+
+A run takes minutes on CPU and rewrites only --out and the fixture at the end (atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quell_model import (load_safetensors, refine_gains, round_weights_to_f16, run_from_zero,  # noqa: E402
+                         run_refine_from_zero, run_reverb_from_zero, save_safetensors, verify_files,
+                         write_parity)
+
+# The engine's fastest gain drop per hop (libquell/src/engine/instance.rs GAIN_DECAY_PER_HOP).
+GAIN_DECAY_PER_HOP = 0.45
+
+
+def load_dump(d: str, model, bins: int, max_frames: int):
+    with open(os.path.join(d, "meta.json")) as f:
+        meta = json.load(f)
+    if not meta.get("spectra"):
+        raise SystemExit(f"{d}: dumped without --spectra")
+    if int(meta["n_features"]) != model.n_features or int(meta["n_bands"]) != model.n_bands:
+        raise SystemExit(f"{d}: {meta['n_features']} features / {meta['n_bands']} bands, model has "
+                         f"{model.n_features} / {model.n_bands}")
+    n = min(int(meta["frames"]), max_frames)
+    mm = lambda name: np.load(os.path.join(d, name), mmap_mode="r")
+    f32 = lambda a: np.asarray(a, dtype=np.float32)
+    interp = f32(np.load(os.path.join(d, "interp.npy"))[:bins])
+    return (f32(mm("features.npy")[:n]), f32(mm("noisy_spec.npy")[:n, :bins]),
+            f32(mm("clean_spec.npy")[:n, :bins]), f32(mm("vad.npy")[:n]), interp)
+
+
+@torch.no_grad()
+def trunk(model, feats: np.ndarray, interp: np.ndarray, lanes: int = 16):
+    """(last-layer outputs [T,H], the engine's smoothed band gains spread to the refined bins [T,K]),
+    with the frame stream cut into `lanes` consecutive pieces run side by side from a zero state."""
+    T = feats.shape[0] // lanes * lanes
+    x = torch.from_numpy(feats[:T]).view(lanes, T // lanes, -1)
+    ys, gs = [], []
+    h = None
+    s = torch.zeros(lanes, model.n_bands)
+    for a in range(0, x.shape[1], 2000):
+        xi = torch.tanh(model.input((x[:, a:a + 2000] - model.feature_mean) / model.feature_std))
+        y, h = model.rnn(xi, h)
+        g = torch.sigmoid(model.gain(y))
+        sm = torch.empty_like(g)
+        for t in range(g.shape[1]):  # the engine's release limit: s = max(g, s * decay)
+            s = torch.maximum(g[:, t], s * GAIN_DECAY_PER_HOP)
+            sm[:, t] = s
+        ys.append(y)
+        gs.append(sm)
+    y = torch.cat(ys, 1).reshape(T, -1)
+    g = torch.cat(gs, 1).reshape(T, -1)
+    return y, (g @ torch.from_numpy(interp).t()).clamp(0.0, 1.0), T
+
+
+def refined_loss(r, gb, noisy, clean, vad, norm, args):
+    out = refine_gains(gb, r).clamp_min(1e-8) ** 0.3 * noisy
+    mask = (clean >= 0).float()
+    d = out - clean.clamp_min(0.0)
+    per = d * d + args.over_suppress * torch.relu(-d) ** 2
+    per = per * (1.0 + args.speech_weight * vad.clamp(0.0, 1.0))[:, None] * mask
+    return per.sum() / mask.sum().clamp_min(1.0) / norm
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="trained model file (.safetensors)")
+    ap.add_argument("--data", nargs="+", required=True, help="dump dir(s) written with --spectra")
+    ap.add_argument("--val", required=True, help="dev dump dir written with --spectra")
+    ap.add_argument("--out", required=True, help="model file to write (may be --model)")
+    ap.add_argument("--parity-out", default=None, help="rewrite this parity fixture with the refinement")
+    ap.add_argument("--bins", type=int, default=40, help="refined FFT bins [0, K) (~100 Hz each)")
+    ap.add_argument("--hidden", type=int, default=0, help="tanh layer size inside the head (0: linear)")
+    ap.add_argument("--max-frames", type=int, default=1_440_000, help="training frames per dump (2 h)")
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=4096, help="frames per step")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--speech-weight", type=float, default=5.0, help="1 + W x VAD frame weights")
+    ap.add_argument("--over-suppress", type=float, default=0.0, help="extra weight on output below the clean")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+
+    model, meta = load_safetensors(args.model)
+    with open(args.model, "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    f16 = header["gain.weight"]["dtype"] == "F16"
+    for p in model.parameters():
+        p.requires_grad_(False)
+    head = model.add_refine_head(args.bins, args.hidden)
+    if args.hidden > 0:  # a random start for the inner layer; the output layer stays at zero
+        torch.nn.init.xavier_uniform_(model.refine_hidden.weight)
+        torch.nn.init.zeros_(model.refine_hidden.bias)
+    for p in head.parameters():
+        p.requires_grad_(True)
+
+    t0 = time.time()
+    parts = []
+    for d in args.data:
+        f, n, c, v, interp = load_dump(d, model, args.bins, args.max_frames)
+        y, gb, T = trunk(model, f, interp)
+        parts.append((y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]),
+                      torch.from_numpy(v[:T])))
+    tr = [torch.cat(z) for z in zip(*parts)]
+    f, n, c, v, interp = load_dump(args.val, model, args.bins, 10 ** 9)
+    y, gb, T = trunk(model, f, interp)
+    va = (y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]), torch.from_numpy(v[:T]))
+    # One normaliser for all batches: the clean spectrum's mean square over cared-for bins.
+    cl = tr[4]
+    norm = float((cl.clamp_min(0) ** 2 * (cl >= 0)).sum() / (cl >= 0).sum())
+    n_tr = tr[0].shape[0]
+    print(f"trunk over {n_tr} + {T} frames in {time.time() - t0:.0f} s", flush=True)
+
+    def loss_on(data, idx=None):
+        y, f, gb, n, c, v = data if idx is None else (a[idx] for a in data)
+        r = 2.0 * torch.sigmoid(model.refine_logits(y, f))
+        return refined_loss(r, gb, n, c, v, norm, args)
+
+    def val():
+        with torch.no_grad():
+            return loss_on(va).item()
+
+    with torch.no_grad():
+        ones = torch.ones_like(va[2])
+        base = refined_loss(ones, va[2], va[3], va[4], va[5], norm, args).item()
+    print(f"dev loss without refinement {base:.5f}", flush=True)
+    opt = torch.optim.Adam(head.parameters(), lr=args.lr)
+    g = torch.Generator().manual_seed(args.seed)
+    best = (val(), {k: x.clone() for k, x in head.state_dict().items()})
+    for step in range(1, args.steps + 1):
+        lr = args.lr * 0.5 * (1 + np.cos(np.pi * step / args.steps))
+        for pg in opt.param_groups:
+            pg["lr"] = lr
+        loss = loss_on(tr, torch.randint(0, n_tr, (args.batch,), generator=g))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 250 == 0 or step == args.steps:
+            vl = val()
+            if vl < best[0]:
+                best = (vl, {k: x.clone() for k, x in head.state_dict().items()})
+            print(f"step {step}: train {loss.item():.5f} dev {vl:.5f} (best {best[0]:.5f})", flush=True)
+    head.load_state_dict(best[1])
+    print(f"refinement head ({args.bins} bins, hidden {args.hidden}): dev spectrum loss on those bins "
+          f"{base:.5f} -> {best[0]:.5f}", flush=True)
+
+    if f16:
+        round_weights_to_f16(model)
+    meta = dict(meta)
+    tmp = args.out + ".tmp"
+    save_safetensors(model, tmp, meta, f16_weights=f16)
+    if args.parity_out:
+        from safetensors.numpy import load_file
+
+        par = load_file(args.parity_out)
+        x = par["features"]
+        gains, vad = run_from_zero(model, x)
+        if np.abs(gains - par["gains"]).max() > 1e-5:
+            raise SystemExit("the trunk changed: gains differ from the existing fixture")
+        ptmp = args.parity_out + ".tmp"
+        with open(args.parity_out, "rb") as fh:
+            pheader = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+        model_rel = pheader["__metadata__"]["model"]
+        room = run_reverb_from_zero(model, x) if model.reverb_gain is not None else None
+        write_parity(ptmp, model_rel, x, gains, vad, room, run_refine_from_zero(model, x))
+        err = verify_files(tmp, ptmp)
+        os.replace(ptmp, args.parity_out)
+        print(f"wrote {args.parity_out}: max |diff| {err:.2e}")
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
