@@ -132,6 +132,13 @@ def refine_gains(bin_gains: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return (bin_gains * (1.0 + (r - 1.0) * (1.0 - bin_gains))).clamp(0.0, 1.0)
 
 
+def gate_by_speech(r: torch.Tensor, speech: torch.Tensor) -> torch.Tensor:
+    """The engine applies the refinement only while the model hears speech: r -> 1 + (r - 1) p, with
+    p the model's own speech probability for the frame (in pauses, single bins lifted above their
+    band's gain are heard as musical noise)."""
+    return 1.0 + (r - 1.0) * speech
+
+
 def map_state(h, fn):
     """Apply `fn` to a carried recurrent state: a tensor (GRU) or an (h, c) tuple (LSTM)."""
     if h is None:

@@ -5,8 +5,9 @@ gains (32 ERB bands, several bins each below 4 kHz) cannot follow a voice's harm
 The trunk and the band heads stay exactly as they are; only `refine*` (FORMATS.md) is fitted. The
 head reads the last recurrent layer's output and the normalised features (feature version 2 carries a
 20 ms spectrum at 50 Hz resolution up to 3.2 kHz, fine enough to see harmonics) and gives r = 2 sigmoid(a)
-per bin; the engine moves bin k's gain g (k < K) to g r' with r' = 1 + (r_k - 1)(1 - g)
-(`quell_model.refine_gains`). The output layer starts
+per bin, scaled toward 1 by the model's own speech probability p (1 + (r - 1) p: in pauses, bins
+lifted above their band are heard as musical noise); the engine moves bin k's gain g (k < K) to g r'
+with r' = 1 + (r_k - 1)(1 - g) (`quell_model.gate_by_speech`, `quell_model.refine_gains`). The output layer starts
 at zero (r = 1), so an untrained head changes nothing.
 
 The loss is train.py's output-spectrum loss on those bins: the engine's own band-gain smoothing and
@@ -33,7 +34,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (load_safetensors, refine_gains, round_weights_to_f16, run_from_zero,  # noqa: E402
+from quell_model import (gate_by_speech, load_safetensors, refine_gains, round_weights_to_f16, run_from_zero,  # noqa: E402
                          run_refine_from_zero, run_reverb_from_zero, save_safetensors, verify_files,
                          write_parity)
 
@@ -63,7 +64,7 @@ def trunk(model, feats: np.ndarray, interp: np.ndarray, lanes: int = 16):
     with the frame stream cut into `lanes` consecutive pieces run side by side from a zero state."""
     T = feats.shape[0] // lanes * lanes
     x = torch.from_numpy(feats[:T]).view(lanes, T // lanes, -1)
-    ys, gs = [], []
+    ys, gs, vs = [], [], []
     h = None
     s = torch.zeros(lanes, model.n_bands)
     for a in range(0, x.shape[1], 2000):
@@ -76,9 +77,11 @@ def trunk(model, feats: np.ndarray, interp: np.ndarray, lanes: int = 16):
             sm[:, t] = s
         ys.append(y)
         gs.append(sm)
+        vs.append(torch.sigmoid(model.vad(y)))
     y = torch.cat(ys, 1).reshape(T, -1)
     g = torch.cat(gs, 1).reshape(T, -1)
-    return y, (g @ torch.from_numpy(interp).t()).clamp(0.0, 1.0), T
+    v = torch.cat(vs, 1).reshape(T)
+    return y, (g @ torch.from_numpy(interp).t()).clamp(0.0, 1.0), T, v
 
 
 def refined_loss(r, gb, noisy, clean, vad, norm, args):
@@ -128,13 +131,14 @@ def main():
     parts = []
     for d in args.data:
         f, n, c, v, interp = load_dump(d, model, args.bins, args.max_frames)
-        y, gb, T = trunk(model, f, interp)
+        y, gb, T, p = trunk(model, f, interp)
         parts.append((y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]),
-                      torch.from_numpy(v[:T])))
+                      torch.from_numpy(v[:T]), p))
     tr = [torch.cat(z) for z in zip(*parts)]
     f, n, c, v, interp = load_dump(args.val, model, args.bins, 10 ** 9)
-    y, gb, T = trunk(model, f, interp)
-    va = (y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]), torch.from_numpy(v[:T]))
+    y, gb, T, p = trunk(model, f, interp)
+    va = (y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]), torch.from_numpy(v[:T]),
+          p)
     # One normaliser for all batches: the clean spectrum's mean square over cared-for bins.
     cl = tr[4]
     norm = float((cl.clamp_min(0) ** 2 * (cl >= 0)).sum() / (cl >= 0).sum())
@@ -142,8 +146,9 @@ def main():
     print(f"trunk over {n_tr} + {T} frames in {time.time() - t0:.0f} s", flush=True)
 
     def loss_on(data, idx=None):
-        y, f, gb, n, c, v = data if idx is None else (a[idx] for a in data)
+        y, f, gb, n, c, v, p = data if idx is None else (a[idx] for a in data)
         r = 2.0 * torch.sigmoid(model.refine_logits(y, f))
+        r = gate_by_speech(r, p[:, None])
         return refined_loss(r, gb, n, c, v, norm, args)
 
     def val():

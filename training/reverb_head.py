@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from quell_model import (load_safetensors, round_weights_to_f16, run_from_zero,  # noqa: E402
-                         run_reverb_from_zero, save_safetensors, verify_files, write_parity)
+                         run_refine_from_zero, run_reverb_from_zero, save_safetensors, verify_files, write_parity)
 from train import loss_terms  # noqa: E402
 
 
@@ -157,7 +157,8 @@ def main():
         with open(args.parity_out, "rb") as f:
             pheader = json.loads(f.read(int.from_bytes(f.read(8), "little")))
         model_rel = pheader["__metadata__"]["model"]
-        write_parity(ptmp, model_rel, x, gains, vad, run_reverb_from_zero(model, x))
+        refine = run_refine_from_zero(model, x) if model.refine is not None else None
+        write_parity(ptmp, model_rel, x, gains, vad, run_reverb_from_zero(model, x), refine)
         err = verify_files(tmp, ptmp)
         os.replace(ptmp, args.parity_out)
         print(f"wrote {args.parity_out}: max |diff| {err:.2e}")

@@ -31,7 +31,7 @@ import torch.distributed as dist
 import torch.nn.functional as Fnn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import CELLS, QuellNet, count_parameters, map_state, refine_gains  # noqa: E402
+from quell_model import CELLS, QuellNet, count_parameters, map_state, refine_gains, gate_by_speech  # noqa: E402
 
 META_KEYS_MUST_MATCH = ("n_features", "n_bands", "band_edges_hz", "sample_rate", "hop", "fft",
                         "feature_version")
@@ -193,7 +193,9 @@ def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None
         "mse": (msum, gcount),  # plain compressed-gain MSE, for reporting
     }
     if spectra is not None:
-        refine = 2.0 * torch.sigmoid(refine_logits) if refine_logits is not None else None
+        refine = None
+        if refine_logits is not None:  # as the engine gates it: by the model's own speech probability
+            refine = gate_by_speech(2.0 * torch.sigmoid(refine_logits), torch.sigmoid(vad_logits))
         terms["spec"] = spectrum_loss(g, spectra[0], spectra[1], vad_targets, interp, args, refine)
     if reverb_logits is not None:
         # Unweighted: the VAD targets mark the direct speech, and the room's tail after a word (what

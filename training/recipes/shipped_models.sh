@@ -4,7 +4,7 @@
 #   bash training/setup_venv.sh && bash training/data/prepare.sh
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
 # on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
-#   STEP=dumps|standard|hq|finetune|tiny|speech|voices|soup|export|reverb   (default: all, in that order)
+#   STEP=dumps|standard|hq|finetune|tiny|speech|voices|soup|export|reverb|refine   (default: all, in that order)
 # The "speech" stage (quality issue round two) fine-tunes all three with the speech-weighted loss
 # (standard also with the output-spectrum loss), 800 steps (hq 500) from the models the earlier stages
 # make; training/experiments/quality_levers.sh holds the exact train.py options. The last stage,
@@ -57,6 +57,17 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     [ -f "$D/voices_v2_1/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
         --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2_1" --hours 4 --seed 81 --features 1 \
         --threads 2 --quiet
+    # The refinement heads' data (STEP=refine): 2 h of the v2 lists' mixes with spectra for tiny's
+    # feature version 1 (standard and hq use voices_v2), and dev dumps with spectra.
+    [ -f "$D/voices_v2_1s/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
+        --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2_1s" --hours 2 --seed 81 --features 1 \
+        --spectra --threads 2 --quiet
+    [ -f "$D/dev_v2s/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
+        --noise training/data/lists/noise_dev.txt --out "$D/dev_v2s" --hours 0.4 --seed 3 \
+        --speed-perturb 0 --spectra --threads 2 --quiet
+    [ -f "$D/dev_v1s/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
+        --noise training/data/lists/noise_dev.txt --out "$D/dev_v1s" --hours 0.4 --seed 777 --features 1 \
+        --speed-perturb 0 --spectra --threads 2 --quiet
     # Dev dumps for the heads (dev speakers and noises).
     for v in 1 2; do
         [ -f "$D/rev_dev_v$v/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
@@ -163,5 +174,17 @@ if [ "$STEP" = all ] || [ "$STEP" = reverb ]; then
         $PY training/reverb_head.py --model "models/$n.safetensors" --data "$D/$data" --val "$D/$val" \
             --out "models/$n.safetensors" --parity-out "tests/fixtures/parity_$n.safetensors" \
             --over-suppress "$os" --steps 4000 --lr 3e-3 --threads 2
+    done
+fi
+if [ "$STEP" = all ] || [ "$STEP" = refine ]; then
+    # Issue 11 §5: the bin-refinement head on bins 0-39 (below 4 kHz), fitted on each model's frozen
+    # trunk (training/refine_head.py: 4000 steps of 4096 frames from 2 h, spectrum loss with speech
+    # weight 5 and removed speech charged 0.3 extra). Band gains and reverb head stay as they are.
+    for m in standard:voices_v2:dev_v2s hq:voices_v2:dev_v2s tiny:voices_v2_1s:dev_v1s; do
+        IFS=: read -r n data val <<< "$m"
+        grep -qs "refine" <(head -c 4096 "models/$n.safetensors") && continue
+        $PY training/refine_head.py --model "models/$n.safetensors" --data "$D/$data" --val "$D/$val" \
+            --out "models/$n.safetensors" --parity-out "tests/fixtures/parity_$n.safetensors" \
+            --bins 40 --over-suppress 0.3 --threads 2
     done
 fi
