@@ -29,6 +29,12 @@ pub struct ModelInstance {
     floored: Vec<f32>,
     /// The refinement head's last per-bin factors per mask channel (empty without the head).
     refine: Vec<Vec<f32>>,
+    /// The dry head's gains alone, smoothed like `smoothed`, per mask channel (empty without the
+    /// refinement head): the refinement sharpens the direct sound, and the room's share (what
+    /// `smoothed` keeps beyond these) is added after it.
+    dry_smoothed: Vec<Vec<f32>>,
+    /// The dry gains of the refined bins (scratch).
+    dry_bins: Vec<f32>,
 }
 
 impl ModelInstance {
@@ -52,6 +58,11 @@ impl ModelInstance {
         }
         let bands = BandMap::new(&weights.band_edges_hz, &grid);
         let nb = weights.n_bands;
+        // Bins the refinement head covers at this rate.
+        let refined = weights
+            .refine
+            .as_ref()
+            .map_or(0, |r| r.bins.min(grid.bins()));
         Ok(Self {
             states: (0..channels).map(|_| NetState::new(&weights)).collect(),
             smoothed: vec![vec![0.0; nb]; channels],
@@ -61,17 +72,9 @@ impl ModelInstance {
             room_raw: vec![0.0; nb],
             tail: TailLimits::new(channels, nb, grid.hop as f32 / sample_rate),
             floored: vec![0.0; nb],
-            refine: (0..channels)
-                .map(|_| {
-                    vec![
-                        1.0;
-                        weights
-                            .refine
-                            .as_ref()
-                            .map_or(0, |r| r.bins.min(grid.bins()))
-                    ]
-                })
-                .collect(),
+            refine: vec![vec![1.0; refined]; channels],
+            dry_smoothed: vec![vec![0.0; if refined > 0 { nb } else { 0 }]; channels],
+            dry_bins: vec![0.0; refined],
             bands,
             grid,
             weights,
@@ -101,6 +104,7 @@ impl ModelInstance {
         self.smoothed[c].fill(0.0);
         self.tail.reset_channel(c);
         self.refine[c].fill(1.0);
+        self.dry_smoothed[c].fill(0.0);
     }
 
     pub fn is_finite(&self) -> bool {
@@ -136,6 +140,10 @@ impl ModelInstance {
         let state = &mut self.states[c];
         let vad = state.step(&self.weights, &self.features, &mut self.raw);
         self.tail.track(c, &self.energies, &self.raw);
+        for (s, &g) in self.dry_smoothed[c].iter_mut().zip(&self.raw) {
+            let g = if g.is_finite() { g } else { 1.0 };
+            *s = g.max(*s * GAIN_DECAY_PER_HOP);
+        }
         if room > 0.0 && state.reverb_gains(&self.weights, &mut self.room_raw) {
             self.tail.limit(c, &self.energies, &mut self.room_raw);
             // The room's share is what the reverb head keeps beyond the dry head; never less.
@@ -167,16 +175,29 @@ impl ModelInstance {
     }
 
     /// Per-bin gains for mask channel `c`, never below `floor` nor above 1. A model with the
-    /// refinement head scales its lowest bins' gains by the head's factors.
+    /// refinement head refines its lowest bins' dry gains and adds the room's share after.
     pub fn bin_gains(&mut self, c: usize, floor: f32, out: &mut [f32]) {
         for (f, &s) in self.floored.iter_mut().zip(&self.smoothed[c]) {
             *f = s.max(floor);
         }
         self.bands.interpolate(&self.floored, out);
-        // g r' with r' = 1 + (r - 1)(1 - g): a bin moves within [g^2, g (2 - g)], freely where its
-        // band says noise and hardly where the band gain is near 1 (clean speech is left alone).
-        for (g, &r) in out.iter_mut().zip(&self.refine[c]) {
-            *g = (*g * (1.0 + (r - 1.0) * (1.0 - *g))).min(1.0).max(floor);
+        if self.refine[c].is_empty() {
+            return;
+        }
+        for (f, &s) in self.floored.iter_mut().zip(&self.dry_smoothed[c]) {
+            *f = s.max(floor);
+        }
+        let k = self.dry_bins.len().min(out.len());
+        self.bands
+            .interpolate(&self.floored, &mut self.dry_bins[..k]);
+        // Dry gain d becomes d r' with r' = 1 + (r - 1)(1 - d): a bin moves within [d², d (2 - d)],
+        // freely where its band says noise and hardly where the band gain is near 1 (clean speech
+        // is left alone). Interpolation is linear, so `g - d` is exactly the room's share of the bin
+        // (0 at full reverb reduction).
+        for ((g, &d), &r) in out.iter_mut().zip(&self.dry_bins[..k]).zip(&self.refine[c]) {
+            *g = (d * (1.0 + (r - 1.0) * (1.0 - d)) + (*g - d))
+                .min(1.0)
+                .max(floor);
         }
     }
 }
