@@ -357,7 +357,18 @@ impl ModelWeights {
             (true, false) => return Err(ModelError::MissingTensor("reverb_gain.bias".into())),
             (false, true) => return Err(ModelError::MissingTensor("reverb_gain.weight".into())),
         };
-        let refine = read_refine_head(&r, last + nf)?;
+        // The head reads the features too: in a file whose feature count is wrong for its layout,
+        // that (not the head's width) is what to report.
+        let refine = read_refine_head(&r, last + nf).map_err(|e| {
+            let expected = n_features(feature_version, n_bands);
+            match e {
+                ModelError::WrongShape { .. } if nf != expected => ModelError::FeatureMismatch {
+                    expected,
+                    found: nf,
+                },
+                e => e,
+            }
+        })?;
 
         // Metadata must agree with the tensors (`gru_hidden`/`gru_layers`, or `lstm_*` for LSTM).
         let (hidden_key, layers_key) = match cell {
