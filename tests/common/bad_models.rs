@@ -92,6 +92,10 @@ impl ModelFile {
             .unwrap_or_else(|| panic!("no tensor {name}"))
     }
 
+    pub fn has(&self, name: &str) -> bool {
+        self.tensors.iter().any(|t| t.name == name)
+    }
+
     pub fn meta(&mut self) -> &mut BTreeMap<String, String> {
         self.meta.get_or_insert_with(BTreeMap::new)
     }
@@ -483,15 +487,22 @@ pub fn corpus() -> Vec<BadModel> {
 /// features for its band layout: only `load_user_file` (and the engine) refuse it.
 pub fn feature_mismatch() -> Vec<u8> {
     edited(|m| {
-        let w = m.tensor("input.weight").clone();
-        let (dense, nf) = (w.shape[0], w.shape[1]);
-        let old = w.f32s();
-        let mut new = Vec::with_capacity(dense * (nf + 1));
-        for row in old.chunks_exact(nf) {
-            new.extend_from_slice(row);
-            new.push(0.0);
+        // One more input column for every layer that reads the features: the dense layer, and the
+        // refinement head (which reads the last GRU layer, then the features).
+        let nf = m.tensor("input.weight").shape[1];
+        for name in ["input.weight", "refine.weight"] {
+            if !m.has(name) {
+                continue;
+            }
+            let w = m.tensor(name).clone();
+            let (rows, cols) = (w.shape[0], w.shape[1]);
+            let mut new = Vec::with_capacity(rows * (cols + 1));
+            for row in w.f32s().chunks_exact(cols) {
+                new.extend_from_slice(row);
+                new.push(0.0);
+            }
+            m.tensor(name).set_f32s(vec![rows, cols + 1], &new);
         }
-        m.tensor("input.weight").set_f32s(vec![dense, nf + 1], &new);
         for (name, fill) in [("feature_mean", 0.0), ("feature_std", 1.0)] {
             let t = m.tensor(name);
             let mut x = t.f32s();
