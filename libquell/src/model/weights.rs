@@ -357,15 +357,19 @@ impl ModelWeights {
             (true, false) => return Err(ModelError::MissingTensor("reverb_gain.bias".into())),
             (false, true) => return Err(ModelError::MissingTensor("reverb_gain.weight".into())),
         };
-        // The head reads the features too: in a file whose feature count is wrong for its layout,
-        // that (not the head's width) is what to report.
+        // The head reads the features too: if it was built for this layout's feature count and the
+        // dense layer was not, the feature count is what to report, not the head's width.
         let refine = read_refine_head(&r, last + nf).map_err(|e| {
             let expected = n_features(feature_version, n_bands);
             match e {
-                ModelError::WrongShape { .. } if nf != expected => ModelError::FeatureMismatch {
-                    expected,
-                    found: nf,
-                },
+                ModelError::WrongShape { ref found, .. }
+                    if nf != expected && found.get(1) == Some(&(last + expected)) =>
+                {
+                    ModelError::FeatureMismatch {
+                        expected,
+                        found: nf,
+                    }
+                }
                 e => e,
             }
         })?;
