@@ -302,23 +302,26 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
     return model, meta
 
 
+def _last_layer_from_zero(model: QuellNet, features: np.ndarray):
+    """(last recurrent layer's output [1,T,H], raw features [1,T,F]) over raw features [T,F] from a
+    zero hidden state."""
+    model = model.eval().float()
+    f = torch.from_numpy(np.array(features, dtype=np.float32, copy=True))[None]
+    y, _ = model.rnn(torch.tanh(model.input((f - model.feature_mean) / model.feature_std)))
+    return y, f
+
+
 @torch.no_grad()
 def run_reverb_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
     """The reverb head's gains [T,B] over raw features [T,F] from a zero hidden state."""
-    model = model.eval().float()
-    x = torch.from_numpy(np.array(features, dtype=np.float32, copy=True))[None]
-    x = torch.tanh(model.input((x - model.feature_mean) / model.feature_std))
-    y, _ = model.rnn(x)
+    y, _ = _last_layer_from_zero(model, features)
     return torch.sigmoid(model.reverb_gain(y))[0].numpy().astype(np.float32)
 
 
 @torch.no_grad()
 def run_refine_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
     """The refinement head's factors r = 2 sigmoid(a) [T,K] over raw features [T,F] from a zero state."""
-    model = model.eval().float()
-    f = torch.from_numpy(np.array(features, dtype=np.float32, copy=True))[None]
-    x = torch.tanh(model.input((f - model.feature_mean) / model.feature_std))
-    y, _ = model.rnn(x)
+    y, f = _last_layer_from_zero(model, features)
     return (2.0 * torch.sigmoid(model.refine_logits(y, f)))[0].numpy().astype(np.float32)
 
 
@@ -423,6 +426,38 @@ def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
     if not err < tol:
         raise AssertionError(f"parity check failed: max |diff| = {err:.3g} >= {tol}")
     return float(err)
+
+
+def save_with_new_head(model: QuellNet, meta: Dict[str, str], out: str, f16: bool,
+                       parity_out: Optional[str] = None) -> None:
+    """Write a model whose trunk a head-fitting script (reverb_head.py, refine_head.py) left alone, and
+    rewrite its parity fixture with every head it has. The fixture's features and dry gains must still
+    match (else the trunk changed). Both files are replaced atomically, and only once both check out."""
+    import json
+
+    from safetensors.numpy import load_file
+
+    if f16:
+        round_weights_to_f16(model)
+    tmp = out + ".tmp"
+    save_safetensors(model, tmp, dict(meta), f16_weights=f16)
+    if parity_out:
+        par = load_file(parity_out)
+        x = par["features"]
+        gains, vad = run_from_zero(model, x)
+        if np.abs(gains - par["gains"]).max() > 1e-5:
+            raise SystemExit("the trunk changed: gains differ from the existing fixture")
+        with open(parity_out, "rb") as fh:
+            model_rel = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))["__metadata__"]["model"]
+        room = run_reverb_from_zero(model, x) if model.reverb_gain is not None else None
+        refine = run_refine_from_zero(model, x) if model.refine is not None else None
+        ptmp = parity_out + ".tmp"
+        write_parity(ptmp, model_rel, x, gains, vad, room, refine)
+        err = verify_files(tmp, ptmp)
+        os.replace(ptmp, parity_out)
+        print(f"wrote {parity_out}: max |diff| {err:.2e}")
+    os.replace(tmp, out)
+    print(f"wrote {out} ({os.path.getsize(out)} bytes)")
 
 
 def count_parameters(model: QuellNet) -> int:

@@ -27,8 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (load_safetensors, round_weights_to_f16, run_from_zero,  # noqa: E402
-                         run_refine_from_zero, run_reverb_from_zero, save_safetensors, verify_files, write_parity)
+from quell_model import load_safetensors, save_with_new_head  # noqa: E402
 from train import loss_terms  # noqa: E402
 
 
@@ -139,32 +138,9 @@ def main():
     head.load_state_dict(best[1])
     print(f"reverb head: dev loss on reverberant targets {dry_on_room:.5f} -> {best[0]:.5f}", flush=True)
 
-    if f16:
-        round_weights_to_f16(model)
     meta = dict(meta)
     meta["description"] = meta.get("description", "")
-    tmp = args.out + ".tmp"
-    save_safetensors(model, tmp, meta, f16_weights=f16)
-    if args.parity_out:
-        from safetensors.numpy import load_file
-
-        par = load_file(args.parity_out)
-        x = par["features"]
-        gains, vad = run_from_zero(model, x)
-        if np.abs(gains - par["gains"]).max() > 1e-5:
-            raise SystemExit("the trunk changed: dry gains differ from the existing fixture")
-        ptmp = args.parity_out + ".tmp"
-        with open(args.parity_out, "rb") as f:
-            pheader = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-        model_rel = pheader["__metadata__"]["model"]
-        refine = run_refine_from_zero(model, x) if model.refine is not None else None
-        write_parity(ptmp, model_rel, x, gains, vad, run_reverb_from_zero(model, x), refine)
-        err = verify_files(tmp, ptmp)
-        os.replace(ptmp, args.parity_out)
-        print(f"wrote {args.parity_out}: max |diff| {err:.2e}")
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
-
+    save_with_new_head(model, meta, args.out, f16, args.parity_out)
 
 if __name__ == "__main__":
     main()
