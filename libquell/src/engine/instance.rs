@@ -140,10 +140,7 @@ impl ModelInstance {
         let state = &mut self.states[c];
         let vad = state.step(&self.weights, &self.features, &mut self.raw);
         self.tail.track(c, &self.energies, &self.raw);
-        for (s, &g) in self.dry_smoothed[c].iter_mut().zip(&self.raw) {
-            let g = if g.is_finite() { g } else { 1.0 };
-            *s = g.max(*s * GAIN_DECAY_PER_HOP);
-        }
+        release_limited(&mut self.dry_smoothed[c], &self.raw);
         if room > 0.0 && state.reverb_gains(&self.weights, &mut self.room_raw) {
             self.tail.limit(c, &self.energies, &mut self.room_raw);
             // The room's share is what the reverb head keeps beyond the dry head; never less.
@@ -151,10 +148,7 @@ impl ModelInstance {
                 *g += room * (r - *g).max(0.0);
             }
         }
-        for (s, &g) in self.smoothed[c].iter_mut().zip(&self.raw) {
-            let g = if g.is_finite() { g } else { 1.0 };
-            *s = g.max(*s * GAIN_DECAY_PER_HOP);
-        }
+        release_limited(&mut self.smoothed[c], &self.raw);
         if state.refine(&self.weights, &mut self.refine[c]) {
             // Only while the model hears speech: in pauses, single bins lifted above their band's
             // gain are heard as musical noise (ungated, PESQ-WB fell at +15/+20 dB).
@@ -199,5 +193,14 @@ impl ModelInstance {
                 .min(1.0)
                 .max(floor);
         }
+    }
+}
+
+/// Follow `gains` into `smoothed`, falling at most to `GAIN_DECAY_PER_HOP` of the last value per hop
+/// (a non-finite gain counts as 1).
+fn release_limited(smoothed: &mut [f32], gains: &[f32]) {
+    for (s, &g) in smoothed.iter_mut().zip(gains) {
+        let g = if g.is_finite() { g } else { 1.0 };
+        *s = g.max(*s * GAIN_DECAY_PER_HOP);
     }
 }
