@@ -9,7 +9,9 @@ use crate::encode::{self, Container, Encoder};
 use crate::pipeline;
 use crate::progress;
 use quell_core::dsp::grid::FrameGrid;
-use quell_core::engine::{EngineParams, Listen, MAX_REVERB_REDUCTION_DB};
+use quell_core::engine::{
+    DEFAULT_CONTRAST, EngineParams, Listen, MAX_CONTRAST, MAX_REVERB_REDUCTION_DB,
+};
 use quell_core::model::{ModelWeights, bundled};
 
 /// More channels than any real recording; refusing more keeps a corrupt header from costing gigabytes
@@ -54,8 +56,15 @@ pub fn run(mut args: Args) -> Result<(), String> {
                 "--reverb-reduction: '{v}' is neither full nor a dB value from 0 to {MAX_REVERB_REDUCTION_DB}"
             ))?,
     };
+    let contrast: f32 = args.parsed("--contrast", DEFAULT_CONTRAST)?;
+    if !(0.0..=MAX_CONTRAST).contains(&contrast) {
+        return Err(format!(
+            "--contrast: {contrast} is not from 0 to {MAX_CONTRAST}"
+        ));
+    }
     let params = EngineParams {
         strength_db,
+        contrast,
         reverb_reduction_db,
         // Unless given, words get the same limit as pauses.
         speech_strength_db: args.parsed("--speech-strength", strength_db)?,

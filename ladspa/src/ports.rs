@@ -4,7 +4,7 @@
 use std::ffi::{CStr, c_int};
 
 use quell_core::EngineParams;
-use quell_core::engine::Listen;
+use quell_core::engine::{DEFAULT_CONTRAST, Listen};
 use quell_core::model::bundled::BUNDLED;
 
 use crate::abi::*;
@@ -322,6 +322,8 @@ pub fn engine_params(raw: &RawControls) -> EngineParams {
         },
         hum_removal: toggle(raw, Control::Hum),
         reverb_reduction_db: value(raw, Control::Reverb),
+        // No knob yet: the measured default (libquell's engine/contrast.rs).
+        contrast: DEFAULT_CONTRAST,
         mix: value(raw, Control::Mix) / 100.0,
         output_gain: 10f32.powf(value(raw, Control::Gain) / 20.0),
         stereo_link: toggle(raw, Control::Link),

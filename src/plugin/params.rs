@@ -6,7 +6,8 @@ use std::sync::{Arc, RwLock};
 
 use super::handoff::ModelKey;
 use crate::engine::{
-    EngineParams, Listen, MAX_HOLD_MS, MAX_LOOKBACK_MS, MAX_REVERB_REDUCTION_DB, MAX_STRENGTH_DB,
+    DEFAULT_CONTRAST, EngineParams, Listen, MAX_HOLD_MS, MAX_LOOKBACK_MS, MAX_REVERB_REDUCTION_DB,
+    MAX_STRENGTH_DB,
 };
 
 /// Editor size in logical points when nothing was saved.
@@ -222,6 +223,8 @@ impl QuellParams {
             strength_db: self.strength.value(),
             speech_strength_db: self.speech_strength.value(),
             reverb_reduction_db: self.reverb_reduction.value(),
+            // No knob yet: the measured default (libquell's engine/contrast.rs).
+            contrast: DEFAULT_CONTRAST,
             listen: match self.listen.value() {
                 ListenChoice::Output => Listen::Output,
                 ListenChoice::Removed => Listen::Removed,

@@ -3,12 +3,14 @@
 
 mod block;
 mod channel;
+mod contrast;
 mod gate;
 mod instance;
 mod params;
 mod room;
 mod speech;
 
+pub use contrast::{DEFAULT_CONTRAST, MAX_CONTRAST};
 pub use gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
 pub use instance::ModelInstance;
 pub use params::{EngineParams, Listen, MAX_REVERB_REDUCTION_DB, MAX_STRENGTH_DB, room_kept};
@@ -276,6 +278,14 @@ impl Engine {
             let mask_ch = if link { 0 } else { c };
             let floor = s.floor_gain(self.speech.level(c));
             self.model.bin_gains(mask_ch, floor, &mut self.bin_gains);
+            // The mask's own input: a linked mask is sharpened against the channels' mean power,
+            // so every channel gets the same gains.
+            let power = if link {
+                &self.mean_power
+            } else {
+                &self.channels[c].power
+            };
+            contrast::sharpen(&mut self.bin_gains, power, s.contrast, floor);
             let ch = &mut self.channels[c];
             if let Some(old_weight) = fade {
                 for (g, f) in self.bin_gains.iter_mut().zip(&self.fade_from[c]) {

@@ -1,5 +1,6 @@
 //! Engine parameters and their per-hop smoothing.
 
+use super::contrast::{DEFAULT_CONTRAST, MAX_CONTRAST};
 use super::gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,6 +15,10 @@ pub struct EngineParams {
     /// [`MAX_REVERB_REDUCTION_DB`] (full: the dry head alone, what models without the reverb head
     /// always do). Independent of the noise strengths.
     pub reverb_reduction_db: f32,
+    /// Spectral contrast, 0..[`MAX_CONTRAST`]: the per-bin gains are raised to the power
+    /// 1 + `contrast` and the frame's energy is given back (`contrast.rs`). 0 applies the model's
+    /// gains as they are.
+    pub contrast: f32,
     /// What the output carries: the processed signal, or what processing takes away.
     pub listen: Listen,
     /// Adaptive notches on mains hum and other steady tones (see `dsp::hum`).
@@ -63,6 +68,7 @@ impl Default for EngineParams {
             strength_db: 100.0,
             speech_strength_db: 100.0,
             reverb_reduction_db: MAX_REVERB_REDUCTION_DB,
+            contrast: DEFAULT_CONTRAST,
             listen: Listen::Output,
             hum_removal: false,
             mix: 1.0,
@@ -97,6 +103,7 @@ impl EngineParams {
                 MAX_REVERB_REDUCTION_DB,
                 d.reverb_reduction_db,
             ),
+            contrast: fix(self.contrast, 0.0, MAX_CONTRAST, d.contrast),
             mix: fix(self.mix, 0.0, 1.0, d.mix),
             output_gain: fix(self.output_gain, 0.0, 16.0, d.output_gain),
             gate_threshold: fix(self.gate_threshold, 0.0, 1.0, d.gate_threshold),
@@ -119,6 +126,7 @@ pub(crate) struct Smoothed {
     pub strength_db: f32,
     pub speech_strength_db: f32,
     pub reverb_reduction_db: f32,
+    pub contrast: f32,
     /// 0 = output, 1 = removed.
     pub listen: f32,
     /// 1 = hum removal on.
@@ -137,6 +145,7 @@ impl Smoothed {
             strength_db: p.strength_db,
             speech_strength_db: p.speech_strength_db.min(p.strength_db),
             reverb_reduction_db: p.reverb_reduction_db,
+            contrast: p.contrast,
             listen: match p.listen {
                 Listen::Output => 0.0,
                 Listen::Removed => 1.0,
@@ -159,6 +168,7 @@ impl Smoothed {
         go(&mut self.strength_db, t.strength_db);
         go(&mut self.speech_strength_db, t.speech_strength_db);
         go(&mut self.reverb_reduction_db, t.reverb_reduction_db);
+        go(&mut self.contrast, t.contrast);
         go(&mut self.listen, t.listen);
         go(&mut self.hum, t.hum);
         go(&mut self.mix, t.mix);
