@@ -441,9 +441,11 @@ fn the_refinement_head_moves_only_its_own_bins() {
         .zip(noise(24_000, 5, 0.05))
         .map(|(a, b)| a + b)
         .collect();
+    // Without spectral contrast: its one energy factor per frame couples every bin to the others.
     let params = EngineParams {
         strength_db: 30.0,
         speech_strength_db: 30.0,
+        contrast: 0.0,
         ..EngineParams::default()
     };
     let floor = 10f32.powf(-30.0 / 20.0);
@@ -477,5 +479,68 @@ fn the_refinement_head_moves_only_its_own_bins() {
     assert!(
         moved > a.len() * k / 2,
         "the head changed only {moved} bin gains"
+    );
+}
+
+#[test]
+fn spectral_contrast_keeps_each_frames_energy_and_sharpens_the_mask() {
+    use quell::engine::{HopObserver, HopView};
+    struct Hops(Vec<(Vec<f32>, Vec<f32>)>);
+    impl HopObserver for Hops {
+        fn hop(&mut self, view: &HopView<'_>) {
+            self.0.push((view.power.to_vec(), view.mask.to_vec()));
+        }
+    }
+    let rate = 48_000.0;
+    let x: Vec<f32> = voiced(24_000, rate, 0.3)
+        .iter()
+        .zip(noise(24_000, 9, 0.05))
+        .map(|(a, b)| a + b)
+        .collect();
+    let hops = |contrast: f32| {
+        let mut e = engine(rate, 1, EngineParams { contrast, ..full() });
+        let mut h = Hops(Vec::new());
+        let mut buf = x.clone();
+        e.process_observed(&mut [&mut buf[..]], &mut h);
+        h.0
+    };
+    let (plain, sharp) = (hops(0.0), hops(0.5));
+    assert_eq!(plain.len(), sharp.len());
+    let (mut kept, mut sharper) = (0, 0);
+    for ((power, a), (_, b)) in plain.iter().zip(&sharp) {
+        let energy = |g: &[f32]| -> f64 {
+            g.iter()
+                .zip(power)
+                .map(|(&g, &p)| (g as f64).powi(2) * p as f64)
+                .sum()
+        };
+        // The frame's energy is kept unless a bin hit the cap at 1.
+        if b.iter().all(|&g| g < 1.0) && energy(a) > 0.0 {
+            let (ea, eb) = (energy(a), energy(b));
+            assert!((ea - eb).abs() <= 1e-3 * ea, "energy {ea} became {eb}");
+            kept += 1;
+        }
+        // The order of the bins' gains never changes; the spread between them grows.
+        for i in 1..a.len() {
+            if a[i] < a[i - 1] {
+                assert!(b[i] <= b[i - 1], "bins {i}: {a:?} -> {b:?}");
+            }
+        }
+        let spread = |g: &[f32]| {
+            let max = g.iter().fold(0.0f32, |m, &x| m.max(x));
+            let min = g.iter().fold(1.0f32, |m, &x| m.min(x));
+            max / min
+        };
+        sharper += (spread(b) > spread(a) * 1.01) as usize;
+    }
+    assert!(
+        kept > plain.len() / 4,
+        "{kept} of {} hops checked",
+        plain.len()
+    );
+    assert!(
+        sharper > plain.len() / 2,
+        "{sharper} of {} hops sharper",
+        plain.len()
     );
 }
