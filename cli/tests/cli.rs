@@ -319,3 +319,32 @@ fn reverb_reduction_option_keeps_the_room_or_is_refused() {
     );
     assert!(!ok && err.contains("no reverb head"), "{err}");
 }
+
+/// `--contrast`: 0.25 is the default, 0 applies the model's gains as they are (a different output),
+/// and values outside 0..1 or not numbers are refused with a message naming the option.
+#[test]
+fn contrast_option_defaults_to_its_constant_or_is_refused() {
+    let rate = 48_000.0;
+    let x: Vec<f32> = common::voiced(48_000, rate, 0.3)
+        .iter()
+        .zip(common::noise(48_000, 11, 0.05))
+        .map(|(a, b)| a + b)
+        .collect();
+    let inp = tmp("contrast_in.wav");
+    write(&inp, quell::wav::float_spec(48_000, 1), &[x]);
+    let run = |name: &str, extra: &[&str]| -> (bool, String, Vec<u8>) {
+        let out = tmp(name);
+        let (ok, err) = denoise(&inp, &out, extra);
+        (ok, err, std::fs::read(&out).unwrap_or_default())
+    };
+    let (ok_d, e_d, default) = run("contrast_default.wav", &[]);
+    let (ok_q, e_q, quarter) = run("contrast_quarter.wav", &["--contrast", "0.25"]);
+    let (ok_0, e_0, off) = run("contrast_off.wav", &["--contrast", "0"]);
+    assert!(ok_d && ok_q && ok_0, "{e_d}{e_q}{e_0}");
+    assert_eq!(default, quarter, "0.25 is the default");
+    assert_ne!(default, off, "--contrast 0 must change the output");
+    for bad in ["-0.1", "1.5", "NaN", "sharp"] {
+        let (ok, err, _) = run("contrast_bad.wav", &["--contrast", bad]);
+        assert!(!ok && err.contains("--contrast"), "{bad}: {err}");
+    }
+}
