@@ -36,7 +36,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from quell_model import gate_by_speech, load_safetensors, refine_gains, save_with_new_head  # noqa: E402
 
-# The engine's fastest gain drop per hop (libquell/src/engine/instance.rs GAIN_DECAY_PER_HOP).
+# The engine's fastest gain drop per hop when the shipped heads were fitted
+# (libquell/src/engine/instance.rs GAIN_DECAY_PER_HOP, since lowered to 0.2; `--gain-decay`).
 GAIN_DECAY_PER_HOP = 0.45
 
 
@@ -57,7 +58,7 @@ def load_dump(d: str, model, bins: int, max_frames: int):
 
 
 @torch.no_grad()
-def trunk(model, feats: np.ndarray, interp: np.ndarray, lanes: int = 16):
+def trunk(model, feats: np.ndarray, interp: np.ndarray, decay: float, lanes: int = 16):
     """(last-layer outputs [T,H], the engine's smoothed band gains spread to the refined bins [T,K]),
     with the frame stream cut into `lanes` consecutive pieces run side by side from a zero state."""
     T = feats.shape[0] // lanes * lanes
@@ -71,7 +72,7 @@ def trunk(model, feats: np.ndarray, interp: np.ndarray, lanes: int = 16):
         g = torch.sigmoid(model.gain(y))
         sm = torch.empty_like(g)
         for t in range(g.shape[1]):  # the engine's release limit: s = max(g, s * decay)
-            s = torch.maximum(g[:, t], s * GAIN_DECAY_PER_HOP)
+            s = torch.maximum(g[:, t], s * decay)
             sm[:, t] = s
         ys.append(y)
         gs.append(sm)
@@ -106,6 +107,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--speech-weight", type=float, default=5.0, help="1 + W x VAD frame weights")
     ap.add_argument("--over-suppress", type=float, default=0.0, help="extra weight on output below the clean")
+    ap.add_argument("--gain-decay", type=float, default=GAIN_DECAY_PER_HOP,
+                    help="the engine's release limit to replay (0.45: what the shipped heads were fitted with)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -129,12 +132,12 @@ def main():
     parts = []
     for d in args.data:
         f, n, c, v, interp = load_dump(d, model, args.bins, args.max_frames)
-        y, gb, T, p = trunk(model, f, interp)
+        y, gb, T, p = trunk(model, f, interp, args.gain_decay)
         parts.append((y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]),
                       torch.from_numpy(v[:T]), p))
     tr = [torch.cat(z) for z in zip(*parts)]
     f, n, c, v, interp = load_dump(args.val, model, args.bins, 10 ** 9)
-    y, gb, T, p = trunk(model, f, interp)
+    y, gb, T, p = trunk(model, f, interp, args.gain_decay)
     va = (y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]), torch.from_numpy(v[:T]),
           p)
     # One normaliser for all batches: the clean spectrum's mean square over cared-for bins.
