@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--parity-out", default=None,
                     help="parity fixture (default tests/fixtures/parity_NAME.safetensors)")
     ap.add_argument("--parity-frames", type=int, default=300)
+    ap.add_argument("--gain-decay", type=float, default=None,
+                    help="the model's own release limit per hop (metadata gain_decay_per_hop; default: the engine's)")
     ap.add_argument("--f16-weights", action="store_true",
                     help="store weight matrices as float16 (half the file; the model is rounded first)")
     args = ap.parse_args()
@@ -69,6 +71,10 @@ def main():
     md = build_metadata(model, args.name, args.description, ck["band_edges_hz"],
                         sample_rate=meta.get("sample_rate", 48000), hop=meta.get("hop", 240),
                         fft=meta.get("fft", 480), feature_version=meta.get("feature_version", 1))
+    if args.gain_decay is not None:
+        if not 0.0 <= args.gain_decay < 1.0:
+            raise SystemExit("--gain-decay must be from 0 (no limit) to below 1")
+        md["gain_decay_per_hop"] = repr(float(args.gain_decay))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if args.f16_weights:
         round_weights_to_f16(model)

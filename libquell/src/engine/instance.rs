@@ -38,6 +38,8 @@ pub struct ModelInstance {
     dry_smoothed: Vec<Vec<f32>>,
     /// The dry gains of the refined bins (scratch).
     dry_bins: Vec<f32>,
+    /// Release limit: the model's own, else [`GAIN_DECAY_PER_HOP`].
+    decay: f32,
 }
 
 impl ModelInstance {
@@ -78,6 +80,7 @@ impl ModelInstance {
             refine: vec![vec![1.0; refined]; channels],
             dry_smoothed: vec![vec![0.0; if refined > 0 { nb } else { 0 }]; channels],
             dry_bins: vec![0.0; refined],
+            decay: weights.gain_decay_per_hop.unwrap_or(GAIN_DECAY_PER_HOP),
             bands,
             grid,
             weights,
@@ -143,7 +146,7 @@ impl ModelInstance {
         let state = &mut self.states[c];
         let vad = state.step(&self.weights, &self.features, &mut self.raw);
         self.tail.track(c, &self.energies, &self.raw);
-        release_limited(&mut self.dry_smoothed[c], &self.raw);
+        release_limited(&mut self.dry_smoothed[c], &self.raw, self.decay);
         if room > 0.0 && state.reverb_gains(&self.weights, &mut self.room_raw) {
             self.tail.limit(c, &self.energies, &mut self.room_raw);
             // The room's share is what the reverb head keeps beyond the dry head; never less.
@@ -151,7 +154,7 @@ impl ModelInstance {
                 *g += room * (r - *g).max(0.0);
             }
         }
-        release_limited(&mut self.smoothed[c], &self.raw);
+        release_limited(&mut self.smoothed[c], &self.raw, self.decay);
         if state.refine(&self.weights, &mut self.refine[c]) {
             // Only while the model hears speech: in pauses, single bins lifted above their band's
             // gain are heard as musical noise (ungated, PESQ-WB fell at +15/+20 dB).
@@ -199,11 +202,11 @@ impl ModelInstance {
     }
 }
 
-/// Follow `gains` into `smoothed`, falling at most to `GAIN_DECAY_PER_HOP` of the last value per hop
-/// (a non-finite gain counts as 1).
-fn release_limited(smoothed: &mut [f32], gains: &[f32]) {
+/// Follow `gains` into `smoothed`, falling at most to `decay` of the last value per hop (a non-finite
+/// gain counts as 1).
+fn release_limited(smoothed: &mut [f32], gains: &[f32], decay: f32) {
     for (s, &g) in smoothed.iter_mut().zip(gains) {
         let g = if g.is_finite() { g } else { 1.0 };
-        *s = g.max(*s * GAIN_DECAY_PER_HOP);
+        *s = g.max(*s * decay);
     }
 }

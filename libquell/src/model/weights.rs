@@ -86,6 +86,9 @@ pub struct ModelWeights {
     pub reverb: Option<GainHead>,
     /// Optional per-bin refinement of the lowest FFT bins (`refine.*`, `refine_hidden.*`).
     pub refine: Option<RefineHead>,
+    /// The file's own release limit (metadata `gain_decay_per_hop`, in [0, 1)); absent, the engine's
+    /// default applies. Lets a model keep the limit it was tuned with when the default moves.
+    pub gain_decay_per_hop: Option<f32>,
 }
 
 /// Per-bin factors for FFT bins `[0, bins)`: `r = 2 sigmoid(W u + b)` where `u` is the last recurrent
@@ -408,6 +411,21 @@ impl ModelWeights {
             });
         }
 
+        let gain_decay_per_hop = match m.get("gain_decay_per_hop") {
+            None => None,
+            Some(v) => Some(
+                v.trim()
+                    .parse::<f32>()
+                    .ok()
+                    .filter(|d| (0.0..1.0).contains(d))
+                    .ok_or_else(|| ModelError::BadMetadata {
+                        key: "gain_decay_per_hop",
+                        value: v.chars().take(40).collect(),
+                        why: "must be a number from 0 (no limit) to below 1".into(),
+                    })?,
+            ),
+        };
+
         Ok(Self {
             name: m.get("name").cloned().unwrap_or_else(|| "unnamed".into()),
             description: m.get("description").cloned().unwrap_or_default(),
@@ -428,6 +446,7 @@ impl ModelWeights {
             vad_b,
             reverb,
             refine,
+            gain_decay_per_hop,
         })
     }
 
@@ -775,5 +794,35 @@ mod tests {
             err(&b),
             ModelError::WrongShape { ref tensor, .. } if tensor == "lstm.0.weight_hh"
         ));
+    }
+
+    #[test]
+    fn a_models_own_release_limit_is_optional_and_checked() {
+        assert_eq!(
+            ModelWeights::from_bytes(LSTM).unwrap().gain_decay_per_hop,
+            None
+        );
+        let b = rebuild(|_, m| {
+            m.insert("gain_decay_per_hop".into(), "0.45".into());
+        });
+        assert_eq!(
+            ModelWeights::from_bytes(&b).unwrap().gain_decay_per_hop,
+            Some(0.45)
+        );
+        for bad in ["1", "1.5", "-0.2", "NaN", "fast"] {
+            let b = rebuild(|_, m| {
+                m.insert("gain_decay_per_hop".into(), bad.into());
+            });
+            assert!(
+                matches!(
+                    err(&b),
+                    ModelError::BadMetadata {
+                        key: "gain_decay_per_hop",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
     }
 }
