@@ -222,6 +222,14 @@ def steps(s: Session, out: Path) -> int:
     s.click("Reverb Reduction", 1.0)
     s.check("reverb reduction back to full", lambda d: d["reverb_reduction"] > 23.5)
 
+    s.check("contrast at its default, 0.25", lambda d: abs(d["contrast"] - 0.25) < 1e-3)
+    s.click("Contrast", 0.0)
+    s.check("contrast to 0 (the model's gains as they are)", lambda d: d["contrast"] < 0.01)
+    s.click("Contrast", 1.0)
+    s.check("contrast to 1", lambda d: d["contrast"] > 0.99)
+    s.click("Contrast", 0.25)
+    s.check("contrast back to 0.25", lambda d: abs(d["contrast"] - 0.25) < 0.02)
+
     s.click("Mix", 0.0)
     s.check("mix to 0 %", lambda d: d["mix"] < 0.01)
     s.check("...output level follows the input (dry)", lambda d: abs(d["out_db"] - d["in_db"]) < 1.5,

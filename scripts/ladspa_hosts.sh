@@ -49,8 +49,8 @@ cleanup() {
 trap cleanup EXIT
 CHECK="python3 $ROOT/scripts/ladspa_check.py"
 # Control values in port order: strength, mix, gain, model, gate, threshold, hold, grace,
-# speech strength, listen removed, hum removal, reverb reduction.
-DEFAULTS=(100 100 0 0 0 50 200 30 100 0 0 24)
+# speech strength, listen removed, hum removal, reverb reduction, contrast.
+DEFAULTS=(100 100 0 0 0 50 200 30 100 0 0 24 0.25)
 
 echo "== analyseplugin"
 analyseplugin "$SO" > "$WORK/analyse.txt"
@@ -131,7 +131,8 @@ record_through_pipewire() {
 
 # Every control of the shipped config reached the plugin (filter-chain only warns on a bad name).
 pw-cli enum-params quell_test_in Props > "$WORK/props.txt"
-for name in "Strength (dB)" "Speech strength (dB)" "Listen removed" "Hum removal" "Reverb reduction (dB, 24 = full)"; do
+for name in "Strength (dB)" "Speech strength (dB)" "Listen removed" "Hum removal" "Reverb reduction (dB, 24 = full)" \
+  "Contrast (0 = the model's gains)"; do
   grep -qF "\"quell:$name\"" "$WORK/props.txt" \
     || { grep -F '"quell:' "$WORK/props.txt"; echo "FAIL: filter-chain has no control \"quell:$name\""; exit 1; }
 done

@@ -4,7 +4,7 @@
 use std::ffi::{CStr, c_int};
 
 use quell_core::EngineParams;
-use quell_core::engine::{DEFAULT_CONTRAST, Listen};
+use quell_core::engine::Listen;
 use quell_core::model::bundled::BUNDLED;
 
 use crate::abi::*;
@@ -30,12 +30,14 @@ pub enum Control {
     /// How much of the room to take away, 0 dB to the top of the range ("full"); models without
     /// the reverb head always remove it fully.
     Reverb,
+    /// Spectral contrast, 0 (the model's gains as they are) to 1.
+    Contrast,
     /// Output: the delay in samples, read by hosts that compensate it.
     Latency,
 }
 
 impl Control {
-    pub const COUNT: usize = 14;
+    pub const COUNT: usize = 15;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +200,15 @@ const REVERB: PortSpec = control(
     quell_core::engine::MAX_REVERB_REDUCTION_DB,
     quell_core::engine::MAX_REVERB_REDUCTION_DB,
 );
+// 0..1 with the "low" default: exactly the engine's 0.25 (LADSPA's low is a quarter up a linear range).
+const CONTRAST: PortSpec = control(
+    c"Contrast (0 = the model's gains)",
+    Control::Contrast,
+    BOUNDED | HINT_DEFAULT_LOW,
+    0.0,
+    quell_core::engine::MAX_CONTRAST,
+    quell_core::engine::DEFAULT_CONTRAST,
+);
 const LATENCY: PortSpec = PortSpec {
     name: c"latency",
     slot: Slot::Control(Control::Latency),
@@ -209,7 +220,7 @@ const LATENCY: PortSpec = PortSpec {
 
 // Layout: audio ports, the controls in the order they were added (so a host that stores values by
 // port index keeps the older ones), then the `latency` output last.
-pub static MONO: [PortSpec; 15] = [
+pub static MONO: [PortSpec; 16] = [
     audio(c"Input", Slot::Input(0)),
     audio(c"Output", Slot::Output(0)),
     STRENGTH,
@@ -224,10 +235,11 @@ pub static MONO: [PortSpec; 15] = [
     LISTEN,
     HUM,
     REVERB,
+    CONTRAST,
     LATENCY,
 ];
 
-pub static STEREO: [PortSpec; 18] = [
+pub static STEREO: [PortSpec; 19] = [
     audio(c"Input L", Slot::Input(0)),
     audio(c"Input R", Slot::Input(1)),
     audio(c"Output L", Slot::Output(0)),
@@ -245,6 +257,7 @@ pub static STEREO: [PortSpec; 18] = [
     LISTEN,
     HUM,
     REVERB,
+    CONTRAST,
     LATENCY,
 ];
 
@@ -296,6 +309,7 @@ fn spec(c: Control) -> &'static PortSpec {
         Control::Listen => &LISTEN,
         Control::Hum => &HUM,
         Control::Reverb => &REVERB,
+        Control::Contrast => &CONTRAST,
         Control::Latency => &LATENCY,
     }
 }
@@ -322,8 +336,7 @@ pub fn engine_params(raw: &RawControls) -> EngineParams {
         },
         hum_removal: toggle(raw, Control::Hum),
         reverb_reduction_db: value(raw, Control::Reverb),
-        // No knob yet: the measured default (libquell's engine/contrast.rs).
-        contrast: DEFAULT_CONTRAST,
+        contrast: value(raw, Control::Contrast),
         mix: value(raw, Control::Mix) / 100.0,
         output_gain: 10f32.powf(value(raw, Control::Gain) / 20.0),
         stereo_link: toggle(raw, Control::Link),

@@ -327,6 +327,7 @@ fn descriptors_and_ports_are_what_hosts_expect() {
             ("Listen removed", 0.0, 1.0, 0.0),
             ("Hum removal", 0.0, 1.0, 0.0),
             ("Reverb reduction (dB, 24 = full)", 0.0, 24.0, 24.0),
+            ("Contrast (0 = the model's gains)", 0.0, 1.0, 0.25),
         ];
         for name in ["Stereo link", "VAD gate", "Listen removed", "Hum removal"] {
             if let Some(p) = ports.iter().find(|p| p.name == name) {
@@ -338,7 +339,7 @@ fn descriptors_and_ports_are_what_hosts_expect() {
         let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
         let first_control = if stereo { 4 } else { 2 };
         assert!(names[first_control].starts_with("Strength"));
-        let tail = &names[names.len() - 6..];
+        let tail = &names[names.len() - 7..];
         assert_eq!(
             tail,
             [
@@ -347,10 +348,11 @@ fn descriptors_and_ports_are_what_hosts_expect() {
                 "Listen removed",
                 "Hum removal",
                 "Reverb reduction (dB, 24 = full)",
+                "Contrast (0 = the model's gains)",
                 "latency"
             ]
         );
-        assert_eq!(ports.len(), if stereo { 18 } else { 15 });
+        assert_eq!(ports.len(), if stereo { 19 } else { 16 });
         for (name, lo, hi, def) in expect {
             let p = ports.iter().find(|p| p.name.starts_with(name)).unwrap();
             assert_eq!(p.kind, PORT_INPUT | PORT_CONTROL, "{name}");

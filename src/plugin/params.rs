@@ -6,8 +6,8 @@ use std::sync::{Arc, RwLock};
 
 use super::handoff::ModelKey;
 use crate::engine::{
-    DEFAULT_CONTRAST, EngineParams, Listen, MAX_HOLD_MS, MAX_LOOKBACK_MS, MAX_REVERB_REDUCTION_DB,
-    MAX_STRENGTH_DB,
+    DEFAULT_CONTRAST, EngineParams, Listen, MAX_CONTRAST, MAX_HOLD_MS, MAX_LOOKBACK_MS,
+    MAX_REVERB_REDUCTION_DB, MAX_STRENGTH_DB,
 };
 
 /// Editor size in logical points when nothing was saved.
@@ -79,6 +79,10 @@ pub struct QuellParams {
     /// Needs a model with the reverb head; others always remove the room fully.
     #[id = "reverb-reduction"]
     pub reverb_reduction: FloatParam,
+    /// Spectral contrast: how much the bins the model is unsure about drop relative to the ones it
+    /// is sure are speech, the frame's energy kept (0 = the model's gains as they are).
+    #[id = "contrast"]
+    pub contrast: FloatParam,
     /// Output, or what is removed.
     #[id = "listen"]
     pub listen: EnumParam<ListenChoice>,
@@ -153,6 +157,15 @@ impl Default for QuellParams {
             .with_unit(" dB")
             .with_value_to_string(formatters::v2s_f32_rounded(1))
             .with_string_to_value(Arc::new(reverb_from_string)),
+            contrast: FloatParam::new(
+                "Contrast",
+                DEFAULT_CONTRAST,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: MAX_CONTRAST,
+                },
+            )
+            .with_value_to_string(formatters::v2s_f32_rounded(2)),
             listen: EnumParam::new("Listen", ListenChoice::Output),
             hum_removal: BoolParam::new("Hum Removal", false),
             mix: FloatParam::new("Mix", 1.0, FloatRange::Linear { min: 0.0, max: 1.0 })
@@ -223,8 +236,7 @@ impl QuellParams {
             strength_db: self.strength.value(),
             speech_strength_db: self.speech_strength.value(),
             reverb_reduction_db: self.reverb_reduction.value(),
-            // No knob yet: the measured default (libquell's engine/contrast.rs).
-            contrast: DEFAULT_CONTRAST,
+            contrast: self.contrast.value(),
             listen: match self.listen.value() {
                 ListenChoice::Output => Listen::Output,
                 ListenChoice::Removed => Listen::Removed,

@@ -113,6 +113,7 @@ const MARKS: &[&str] = &[
     "Speech Strength",
     "Hum Removal",
     "Reverb Reduction",
+    "Contrast",
     "listen-output",
     "listen-removed",
     "load",
@@ -368,6 +369,11 @@ impl QuellEditor {
                 }
                 ui.label("");
                 ui.end_row();
+                ui.label("Contrast");
+                slider(ui, setter, &p.contrast, 200.0);
+                ui.weak("0 = the model's own gains");
+                ui.label("");
+                ui.end_row();
                 ui.label("Mix");
                 slider(ui, setter, &p.mix, 200.0);
                 ui.label("Output gain");
@@ -475,6 +481,7 @@ impl QuellEditor {
                 "strength": p.strength.value(),
                 "speech_strength": p.speech_strength.value(),
                 "reverb_reduction": p.reverb_reduction.value(),
+                "contrast": p.contrast.value(),
                 "reverb_head": t.reverb_head.load(Ordering::Relaxed),
                 "listen": format!("{:?}", p.listen.value()),
                 "hum": p.hum_removal.value(),
