@@ -6,7 +6,7 @@
 //! the ones the model is sure are speech; giving the frame its energy back keeps the speech at its
 //! level, so what is lost is the noise between the speech-dominated regions, not loudness. Per-region
 //! energy compensation (octaves) took the gain away again: the benefit is the contrast across the
-//! spectrum (measured on the dev set: training/README.md "Spectral contrast").
+//! spectrum (measured on the dev set: training/README.md, "Spectral contrast and a faster release").
 
 /// The default, chosen on the dev set (docs/eval-devset.md).
 pub const DEFAULT_CONTRAST: f32 = 0.25;
