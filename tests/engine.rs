@@ -15,11 +15,7 @@ fn output_is_bit_identical_for_any_block_partition() {
     let rate = 48_000.0;
     let n = 48_000 * 2;
     let input = vec![
-        voiced(n, rate, 0.3)
-            .iter()
-            .zip(noise(n, 1, 0.05))
-            .map(|(a, b)| a + b)
-            .collect::<Vec<f32>>(),
+        mixed(&voiced(n, rate, 0.3), &noise(n, 1, 0.05)),
         noise(n, 2, 0.1),
     ];
     let reference = run(&mut engine(rate, 2, full()), &input, 480);
@@ -126,11 +122,7 @@ fn zero_strength_is_transparent_for_any_signal() {
 fn stereo_channels_are_independent_without_link() {
     let rate = 48_000.0;
     let n = 20_000;
-    let l: Vec<f32> = voiced(n, rate, 0.3)
-        .iter()
-        .zip(noise(n, 4, 0.05))
-        .map(|(a, b)| a + b)
-        .collect();
+    let l: Vec<f32> = mixed(&voiced(n, rate, 0.3), &noise(n, 4, 0.05));
     let r = noise(n, 5, 0.2);
     let stereo = run(&mut engine(rate, 2, full()), &[l.clone(), r.clone()], 256);
     let mono_l = run(&mut engine(rate, 1, full()), &[l], 256);
@@ -143,11 +135,7 @@ fn stereo_channels_are_independent_without_link() {
 fn stereo_link_applies_one_mask_to_both_channels() {
     let rate = 48_000.0;
     let n = 20_000;
-    let l: Vec<f32> = voiced(n, rate, 0.3)
-        .iter()
-        .zip(noise(n, 6, 0.05))
-        .map(|(a, b)| a + b)
-        .collect();
+    let l: Vec<f32> = mixed(&voiced(n, rate, 0.3), &noise(n, 6, 0.05));
     // R is a scaled copy of L: with one shared mask, the outputs keep exactly that ratio.
     let r: Vec<f32> = l.iter().map(|x| 0.25 * x).collect();
     let linked = run(
@@ -187,11 +175,7 @@ fn stereo_link_applies_one_mask_to_both_channels() {
 fn nan_inf_and_absurd_input_never_make_output_non_finite_and_state_recovers() {
     let rate = 48_000.0;
     let n = rate as usize * 4;
-    let clean: Vec<f32> = voiced(n, rate, 0.2)
-        .iter()
-        .zip(noise(n, 8, 0.02))
-        .map(|(a, b)| a + b)
-        .collect();
+    let clean: Vec<f32> = mixed(&voiced(n, rate, 0.2), &noise(n, 8, 0.02));
     let mut bad = clean.clone();
     let (b0, b1) = (rate as usize / 2, rate as usize);
     for (i, x) in bad[b0..b1].iter_mut().enumerate() {
@@ -224,13 +208,7 @@ fn nan_inf_and_absurd_input_never_make_output_non_finite_and_state_recovers() {
 #[test]
 fn reset_clears_all_state() {
     let rate = 48_000.0;
-    let x = vec![
-        voiced(30_000, rate, 0.3)
-            .iter()
-            .zip(noise(30_000, 10, 0.1))
-            .map(|(a, b)| a + b)
-            .collect::<Vec<f32>>(),
-    ];
+    let x = vec![mixed(&voiced(30_000, rate, 0.3), &noise(30_000, 10, 0.1))];
     let mut e = engine(rate, 1, full());
     let first = run(&mut e, &x, 700);
     e.reset();
@@ -391,11 +369,7 @@ fn the_engine_computes_exactly_the_features_the_dumper_writes() {
         ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_v2.safetensors")).unwrap();
     let v1 = quell::model::bundled::load("tiny").unwrap();
     let rate = 48_000.0;
-    let x: Vec<f32> = voiced(24_000, rate, 0.3)
-        .iter()
-        .zip(noise(24_000, 11, 0.05))
-        .map(|(a, b)| a + b)
-        .collect();
+    let x: Vec<f32> = mixed(&voiced(24_000, rate, 0.3), &noise(24_000, 11, 0.05));
     for w in [v1, v2] {
         let version = w.feature_version;
         let dumped = frames::compute(&x, &x, &w.band_edges_hz, 24_000.0, 24_000.0, version);
@@ -436,11 +410,7 @@ fn the_refinement_head_moves_only_its_own_bins() {
     let mut without = with.clone();
     without.refine = None;
     let rate = 48_000.0;
-    let x: Vec<f32> = voiced(24_000, rate, 0.3)
-        .iter()
-        .zip(noise(24_000, 5, 0.05))
-        .map(|(a, b)| a + b)
-        .collect();
+    let x: Vec<f32> = mixed(&voiced(24_000, rate, 0.3), &noise(24_000, 5, 0.05));
     // Without spectral contrast: its one energy factor per frame couples every bin to the others.
     let params = EngineParams {
         strength_db: 30.0,
@@ -492,11 +462,7 @@ fn spectral_contrast_keeps_each_frames_energy_and_sharpens_the_mask() {
         }
     }
     let rate = 48_000.0;
-    let x: Vec<f32> = voiced(24_000, rate, 0.3)
-        .iter()
-        .zip(noise(24_000, 9, 0.05))
-        .map(|(a, b)| a + b)
-        .collect();
+    let x: Vec<f32> = mixed(&voiced(24_000, rate, 0.3), &noise(24_000, 9, 0.05));
     let hops = |contrast: f32| {
         let mut e = engine(rate, 1, EngineParams { contrast, ..full() });
         let mut h = Hops(Vec::new());

@@ -325,11 +325,10 @@ fn reverb_reduction_option_keeps_the_room_or_is_refused() {
 #[test]
 fn contrast_option_defaults_to_its_constant_or_is_refused() {
     let rate = 48_000.0;
-    let x: Vec<f32> = common::voiced(48_000, rate, 0.3)
-        .iter()
-        .zip(common::noise(48_000, 11, 0.05))
-        .map(|(a, b)| a + b)
-        .collect();
+    let x: Vec<f32> = common::mixed(
+        &common::voiced(48_000, rate, 0.3),
+        &common::noise(48_000, 11, 0.05),
+    );
     let inp = tmp("contrast_in.wav");
     write(&inp, quell::wav::float_spec(48_000, 1), &[x]);
     let run = |name: &str, extra: &[&str]| -> (bool, String, Vec<u8>) {

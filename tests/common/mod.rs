@@ -19,6 +19,11 @@ pub fn engine(rate: f32, channels: usize, params: EngineParams) -> Engine {
     Engine::new(Box::new(inst), params)
 }
 
+/// Sample-by-sample sum of two signals (as long as the shorter): speech plus noise.
+pub fn mixed(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
 /// Deterministic noise-like test signal.
 pub fn noise(n: usize, seed: u64, amp: f32) -> Vec<f32> {
     let mut s = seed
