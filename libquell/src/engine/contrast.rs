@@ -18,7 +18,7 @@ pub const MAX_CONTRAST: f32 = 1.0;
 /// frame's output energy sum(g² · power) (less whatever the cap at 1 takes). `contrast` 0 leaves
 /// the gains untouched; a silent frame (no energy) keeps the powered gains.
 pub fn sharpen(gains: &mut [f32], power: &[f32], contrast: f32, floor: f32) {
-    if !(contrast > 0.0) {
+    if contrast.is_nan() || contrast <= 0.0 {
         return;
     }
     let exponent = 1.0 + contrast.min(MAX_CONTRAST);

@@ -6,6 +6,7 @@
 //!   reverberation is as loud as the direct sound;
 //! - a tail kept must stand above the noise: the head's gain is capped at the share of the band's
 //!   energy above a slowly moving noise floor (`NOISE_FLOOR_*`) raised by `NOISE_MARGIN_DB`.
+//!
 //! Clean rooms pass both (their floor is the room's silence); noise in pauses passes neither.
 
 /// Slowest decay the ceiling allows: rooms up to this RT60 keep their whole tail.
@@ -85,7 +86,7 @@ impl TailLimits {
     pub fn limit(&self, c: usize, energies: &[f32], room: &mut [f32]) {
         let bands = self.ceiling[c].iter().zip(&self.floor[c]).zip(energies);
         for (r, ((&ceiling, &floor), &e)) in room.iter_mut().zip(bands) {
-            if !(e > 0.0) {
+            if e.is_nan() || e <= 0.0 {
                 continue;
             }
             let after_speech = (ceiling / e).sqrt();
