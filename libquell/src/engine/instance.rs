@@ -40,6 +40,9 @@ pub struct ModelInstance {
     dry_bins: Vec<f32>,
     /// Release limit: the model's own, else [`GAIN_DECAY_PER_HOP`].
     decay: f32,
+    /// The file's member network (`ModelWeights::member`) with its own state, and scratch for its
+    /// bin gains: both networks hear the same input and the mean of their gains is applied.
+    member: Option<(Box<ModelInstance>, Vec<f32>)>,
 }
 
 impl ModelInstance {
@@ -49,7 +52,8 @@ impl ModelInstance {
         channels: usize,
     ) -> Result<Self, String> {
         let grid = FrameGrid::for_rate(sample_rate)?;
-        if !crate::model::weights::features_match(&weights) {
+        // This network's own features; a member is checked when its instance is built below.
+        if weights.n_features != features::n_features(weights.feature_version, weights.n_bands) {
             return Err(format!(
                 "model '{}' expects {} features but its {} bands give {}",
                 weights.name,
@@ -68,7 +72,15 @@ impl ModelInstance {
             .refine
             .as_ref()
             .map_or(0, |r| r.bins.min(grid.bins()));
+        let member = match &weights.member {
+            Some(m) => Some((
+                Box::new(Self::new(m.clone(), sample_rate, channels)?),
+                vec![0.0; grid.bins()],
+            )),
+            None => None,
+        };
         Ok(Self {
+            member,
             states: (0..channels).map(|_| NetState::new(&weights)).collect(),
             smoothed: vec![vec![0.0; nb]; channels],
             energies: vec![0.0; nb],
@@ -111,10 +123,14 @@ impl ModelInstance {
         self.tail.reset_channel(c);
         self.refine[c].fill(1.0);
         self.dry_smoothed[c].fill(0.0);
+        if let Some((m, _)) = &mut self.member {
+            m.reset_channel(c);
+        }
     }
 
     pub fn is_finite(&self) -> bool {
         self.states.iter().all(NetState::is_finite)
+            && self.member.as_ref().is_none_or(|(m, _)| m.is_finite())
     }
 
     pub fn smoothed_gains(&self, c: usize) -> &[f32] {
@@ -129,6 +145,7 @@ impl ModelInstance {
     /// Whether the features need the long-window power (`run`'s `long_power`).
     pub fn needs_long_window(&self) -> bool {
         features::needs_long_window(self.weights.feature_version)
+            || self.member.as_ref().is_some_and(|(m, _)| m.needs_long_window())
     }
 
     /// Whether the model has the reverb head, so `run`'s `room` does anything.
@@ -141,6 +158,14 @@ impl ModelInstance {
     /// the reverberation to keep: 0 is the dry head alone (direct sound and early reflections),
     /// 1 the reverb head (speech with its room); ignored by a model without the reverb head.
     pub fn run(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
+        let own = self.run_own(c, power, long_power, room);
+        match &mut self.member {
+            Some((m, _)) => 0.5 * (own + m.run(c, power, long_power, room)),
+            None => own,
+        }
+    }
+
+    fn run_own(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
         self.bands.band_energies(power, &mut self.energies);
         features::compute(&self.energies, long_power, &mut self.features);
         let state = &mut self.states[c];
@@ -177,6 +202,17 @@ impl ModelInstance {
     /// Per-bin gains for mask channel `c`, never below `floor` nor above 1. A model with the
     /// refinement head refines its lowest bins' dry gains and adds the room's share after.
     pub fn bin_gains(&mut self, c: usize, floor: f32, out: &mut [f32]) {
+        self.own_bin_gains(c, floor, out);
+        if let Some((m, theirs)) = &mut self.member {
+            let theirs = &mut theirs[..out.len()];
+            m.bin_gains(c, floor, theirs);
+            for (g, &t) in out.iter_mut().zip(theirs.iter()) {
+                *g = 0.5 * (*g + t);
+            }
+        }
+    }
+
+    fn own_bin_gains(&mut self, c: usize, floor: f32, out: &mut [f32]) {
         for (f, &s) in self.floored.iter_mut().zip(&self.smoothed[c]) {
             *f = s.max(floor);
         }
@@ -208,5 +244,51 @@ fn release_limited(smoothed: &mut [f32], gains: &[f32], decay: f32) {
     for (s, &g) in smoothed.iter_mut().zip(gains) {
         let g = if g.is_finite() { g } else { 1.0 };
         *s = g.max(*s * decay);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::bundled;
+
+    #[test]
+    fn a_member_network_adds_its_gains_and_speech_as_the_mean() {
+        let hq = Arc::new(bundled::load("hq").unwrap());
+        let member = hq.member.clone().expect("the bundled hq has a member");
+        let mut alone = (*hq).clone();
+        alone.member = None;
+        let mut both = ModelInstance::new(hq, 48_000.0, 1).unwrap();
+        let mut a = ModelInstance::new(Arc::new(alone), 48_000.0, 1).unwrap();
+        let mut b = ModelInstance::new(member, 48_000.0, 1).unwrap();
+        assert!(both.needs_long_window());
+        let bins = both.grid().bins();
+        let long_bins = features::LONG_HOPS * both.grid().hop / 2 + 1;
+        let (mut g, mut ga, mut gb) = (vec![0.0; bins], vec![0.0; bins], vec![0.0; bins]);
+        let mut differ = 0.0f32;
+        for t in 0..200 {
+            // A voice-like comb with a moving pitch over a noise floor.
+            let f0 = 1.2 + 0.4 * (t as f32 * 0.05).sin();
+            let comb = |k: usize, width: f32| {
+                let x = k as f32 / (width * f0);
+                1e-6 + 1e-3 * (x * std::f32::consts::PI).cos().powi(8) / (1.0 + k as f32 * 0.05)
+            };
+            let power: Vec<f32> = (0..bins).map(|k| comb(k, 1.0)).collect();
+            let long: Vec<f32> = (0..long_bins).map(|k| comb(k, 2.0)).collect();
+            let v = both.run(0, &power, &long, 1.0);
+            let (va, vb) = (a.run(0, &power, &long, 1.0), b.run(0, &power, &long, 1.0));
+            assert!((v - 0.5 * (va + vb)).abs() < 1e-6, "hop {t}: {v} vs {va}, {vb}");
+            both.bin_gains(0, 0.01, &mut g);
+            a.bin_gains(0, 0.01, &mut ga);
+            b.bin_gains(0, 0.01, &mut gb);
+            for k in 0..bins {
+                assert!((g[k] - 0.5 * (ga[k] + gb[k])).abs() < 1e-6, "hop {t} bin {k}");
+                differ = differ.max((ga[k] - gb[k]).abs());
+            }
+        }
+        // The two networks really disagree somewhere, so the mean is not one of them.
+        assert!(differ > 0.05, "members agree everywhere ({differ})");
+        both.reset();
+        assert!(both.is_finite());
     }
 }

@@ -12,7 +12,11 @@ use crate::dsp::features::{SUPPORTED_VERSIONS, n_features};
 /// band layout (the engine refuses models that fail this; the network itself runs either way).
 pub fn features_match(w: &ModelWeights) -> bool {
     w.n_features == n_features(w.feature_version, w.n_bands)
+        && w.member.as_ref().is_none_or(|m| features_match(m))
 }
+
+/// Prefix of a member network's tensors and metadata keys (training/FORMATS.md, "Members").
+pub const MEMBER_PREFIX: &str = "member.";
 
 pub const ARCHITECTURE: &str = "quell-gru-bands";
 pub const ARCH_VERSION: u32 = 1;
@@ -89,6 +93,10 @@ pub struct ModelWeights {
     /// The file's own release limit (metadata `gain_decay_per_hop`, in [0, 1)); absent, the engine's
     /// default applies. Lets a model keep the limit it was tuned with when the default moves.
     pub gain_decay_per_hop: Option<f32>,
+    /// Optional second network in the same file (`member.*` tensors and metadata keys): the engine
+    /// runs both on the same input and applies the mean of their gains. Two networks trained apart
+    /// err in different places, so their mean errs less than either.
+    pub member: Option<std::sync::Arc<ModelWeights>>,
 }
 
 /// Per-bin factors for FFT bins `[0, bins)`: `r = 2 sigmoid(W u + b)` where `u` is the last recurrent
@@ -116,7 +124,9 @@ pub struct GainHead {
 }
 
 struct Reader<'a> {
-    st: SafeTensors<'a>,
+    st: &'a SafeTensors<'a>,
+    /// Prepended to every tensor name: "" for the file's own network, [`MEMBER_PREFIX`] for its member.
+    prefix: &'static str,
 }
 
 /// IEEE 754 binary16 -> f32 (exact: every half value is representable).
@@ -139,10 +149,11 @@ fn f16_to_f32(h: u16) -> f32 {
 
 impl Reader<'_> {
     fn has(&self, name: &str) -> bool {
-        self.st.tensor(name).is_ok()
+        self.st.tensor(&format!("{}{name}", self.prefix)).is_ok()
     }
 
     fn tensor(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ModelError> {
+        let name = &format!("{}{name}", self.prefix);
         let t = self
             .st
             .tensor(name)
@@ -177,13 +188,17 @@ impl Reader<'_> {
         let (shape, data) = self.tensor(name)?;
         if shape != expected {
             return Err(ModelError::WrongShape {
-                tensor: name.into(),
+                tensor: format!("{}{name}", self.prefix),
                 expected: expected.to_vec(),
                 found: shape,
             });
         }
         Ok(data)
     }
+}
+
+fn bad_member(why: &str) -> ModelError {
+    ModelError::Format(format!("member network: {why}"))
 }
 
 fn meta<'m>(m: &'m HashMap<String, String>, key: &'static str) -> Result<&'m str, ModelError> {
@@ -255,7 +270,31 @@ impl ModelWeights {
             SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Format(e.to_string()))?;
         let m = header.metadata().clone().unwrap_or_default();
         let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Format(e.to_string()))?;
-        let r = Reader { st };
+        let mut own = Self::parse(&Reader { st: &st, prefix: "" }, &m)?;
+        let member_meta: HashMap<String, String> = m
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(MEMBER_PREFIX)?.to_string(), v.clone())))
+            .collect();
+        if !member_meta.is_empty() {
+            if member_meta.keys().any(|k| k.starts_with(MEMBER_PREFIX)) {
+                return Err(bad_member("a member cannot have a member of its own"));
+            }
+            let member = Self::parse(
+                &Reader {
+                    st: &st,
+                    prefix: MEMBER_PREFIX,
+                },
+                &member_meta,
+            )
+            .map_err(|e| bad_member(&e.to_string()))?;
+            own.member = Some(std::sync::Arc::new(member));
+        }
+        Ok(own)
+    }
+
+    /// One network: tensors through `r` (own or member prefix), metadata `m` (likewise stripped).
+    fn parse(r: &Reader<'_>, m: &HashMap<String, String>) -> Result<Self, ModelError> {
+        let m = m.clone();
 
         let arch = meta(&m, "architecture")?;
         let version = meta_usize(&m, "version")?;
@@ -447,6 +486,7 @@ impl ModelWeights {
             reverb,
             refine,
             gain_decay_per_hop,
+            member: None,
         })
     }
 
@@ -459,7 +499,12 @@ impl ModelWeights {
         self.rnn.iter().map(|l| l.hidden)
     }
 
+    /// Parameters of the file's networks (its own and its member's).
     pub fn parameter_count(&self) -> usize {
+        self.own_parameter_count() + self.member.as_ref().map_or(0, |m| m.own_parameter_count())
+    }
+
+    fn own_parameter_count(&self) -> usize {
         let g: usize = self
             .rnn
             .iter()
@@ -480,8 +525,12 @@ impl ModelWeights {
             })
     }
 
-    /// Multiply-accumulates per frame (one hop).
+    /// Multiply-accumulates per frame (one hop), of both networks when the file has a member.
     pub fn macs_per_frame(&self) -> usize {
+        self.own_macs_per_frame() + self.member.as_ref().map_or(0, |m| m.own_macs_per_frame())
+    }
+
+    fn own_macs_per_frame(&self) -> usize {
         self.input_w.len()
             + self
                 .rnn
@@ -612,6 +661,65 @@ mod tests {
 
     fn err(bytes: &[u8]) -> ModelError {
         ModelWeights::from_bytes(bytes).expect_err("must be rejected")
+    }
+
+    /// The fixture with a copy of itself as its member.
+    fn with_member(edit: impl FnOnce(&mut Tensors, &mut HashMap<String, String>)) -> Vec<u8> {
+        rebuild(|t, m| {
+            let theirs: Tensors = t
+                .iter()
+                .map(|(k, s, d, b)| (format!("{MEMBER_PREFIX}{k}"), s.clone(), d.clone(), b.clone()))
+                .collect();
+            let meta: Vec<(String, String)> = m
+                .iter()
+                .map(|(k, v)| (format!("{MEMBER_PREFIX}{k}"), v.clone()))
+                .collect();
+            t.extend(theirs);
+            m.extend(meta);
+            edit(t, m);
+        })
+    }
+
+    #[test]
+    fn a_member_loads_beside_the_network_and_counts_in_its_cost() {
+        let alone = ModelWeights::from_bytes(LSTM).unwrap();
+        assert!(alone.member.is_none());
+        let w = ModelWeights::from_bytes(&with_member(|_, _| {})).unwrap();
+        let m = w.member.as_ref().expect("member");
+        assert_eq!(m.rnn[1].w_hh, alone.rnn[1].w_hh);
+        assert_eq!(w.parameter_count(), 2 * alone.parameter_count());
+        assert_eq!(w.macs_per_frame(), 2 * alone.macs_per_frame());
+    }
+
+    #[test]
+    fn a_broken_member_is_refused_and_named() {
+        // A member tensor missing.
+        let e = err(&with_member(|t, _| t.retain(|(k, ..)| k != "member.vad.bias")));
+        let msg = e.to_string();
+        assert!(msg.contains("member network") && msg.contains("vad.bias"), "{msg}");
+        // Member metadata that contradicts its tensors.
+        let e = err(&with_member(|_, m| {
+            m.insert("member.dense".into(), "13".into());
+        }));
+        assert!(e.to_string().contains("member network"), "{e}");
+        // A member of a member.
+        let e = err(&with_member(|_, m| {
+            m.insert("member.member.name".into(), "x".into());
+        }));
+        assert!(e.to_string().contains("member of its own"), "{e}");
+    }
+
+    #[test]
+    fn a_member_whose_features_do_not_fit_makes_the_file_unusable() {
+        let good = crate::model::bundled::load("standard").unwrap();
+        assert!(features_match(&good));
+        let mut odd = good.clone();
+        odd.feature_version = if good.feature_version == 1 { 2 } else { 1 };
+        let mut w = good.clone();
+        w.member = Some(std::sync::Arc::new(good.clone()));
+        assert!(features_match(&w));
+        w.member = Some(std::sync::Arc::new(odd));
+        assert!(!features_match(&w));
     }
 
     #[test]

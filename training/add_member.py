@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Put a second network into a model file as its member (training/FORMATS.md, "Members").
+
+The engine runs both networks on the same input and applies the mean of their gains (and of their
+speech probabilities). Two networks trained apart err in different places, so their mean errs less
+than either. Both files stay as they are; --out gets the base's tensors and metadata unchanged plus the
+member's under the prefix `member.` (dtypes kept, so an f16 base stays f16).
+
+    python training/add_member.py --base models/hq.safetensors --member models/standard.safetensors \\
+        --out models/hq.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+PREFIX = "member."
+
+
+def read(path: str):
+    with safe_open(path, framework="numpy") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", required=True, help="model file whose name, heads and settings the result keeps")
+    ap.add_argument("--member", required=True, help="model file to add as the member network")
+    ap.add_argument("--out", required=True, help="file to write (may be --base)")
+    args = ap.parse_args()
+    base_t, base_m = read(args.base)
+    mem_t, mem_m = read(args.member)
+    for what, t, m in (("--base", base_t, base_m), ("--member", mem_t, mem_m)):
+        if any(k.startswith(PREFIX) for k in list(t) + list(m)):
+            raise SystemExit(f"{what} already has a member: one member per file")
+    if (base_m.get("sample_rate"), base_m.get("hop")) != (mem_m.get("sample_rate"), mem_m.get("hop")):
+        raise SystemExit("the two files disagree on sample_rate/hop")
+    tensors = dict(base_t)
+    tensors.update({PREFIX + k: v for k, v in mem_t.items()})
+    meta = dict(base_m)
+    meta.update({PREFIX + k: v for k, v in mem_m.items()})
+    tmp = args.out + ".tmp"
+    save_file(tensors, tmp, metadata=meta)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, args.out)
+    n = sum(v.size for v in mem_t.values())
+    print(f"wrote {args.out}: {os.path.basename(args.base)} with {os.path.basename(args.member)} as its member "
+          f"({n} parameters, {os.path.getsize(args.out)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
