@@ -4,7 +4,7 @@
 #   bash training/setup_venv.sh && bash training/data/prepare.sh
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
 # on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
-#   STEP=dumps|standard|hq|finetune|tiny|speech|voices|soup|export|reverb|refine   (default: all, in that order)
+#   STEP=dumps|standard|hq|finetune|tiny|speech|voices|soup|export|reverb|refine|member   (default: all, in that order)
 # The "speech" stage (quality issue round two) fine-tunes all three with the speech-weighted loss
 # (standard also with the output-spectrum loss), 800 steps (hq 500) from the models the earlier stages
 # make; training/experiments/quality_levers.sh holds the exact train.py options. The last stage,
@@ -193,4 +193,12 @@ if [ "$STEP" = all ] || [ "$STEP" = refine ]; then
             --out "models/$n.safetensors" --parity-out "tests/fixtures/parity_$n.safetensors" \
             --bins 40 --over-suppress 0.3 --threads 2
     done
+fi
+if [ "$STEP" = all ] || [ "$STEP" = member ]; then
+    # Last: hq carries the finished standard network as its member, and the engine applies the mean
+    # of both networks' gains (training/FORMATS.md, "Members"; training/README.md, "Two networks in
+    # one file"). Skipped when hq already has one.
+    grep -qs "member\." <(head -c 65536 models/hq.safetensors) || \
+        $PY training/add_member.py --base models/hq.safetensors --member models/standard.safetensors \
+            --out models/hq.safetensors
 fi
