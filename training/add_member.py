@@ -7,7 +7,7 @@ than either. Both files stay as they are; --out gets the base's tensors and meta
 member's under the prefix `member.` (dtypes kept, so an f16 base stays f16).
 
     python training/add_member.py --base models/hq.safetensors --member models/standard.safetensors \\
-        --out models/hq.safetensors
+        --out models/hq.safetensors --description "..."
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def main():
     ap.add_argument("--base", required=True, help="model file whose name, heads and settings the result keeps")
     ap.add_argument("--member", required=True, help="model file to add as the member network")
     ap.add_argument("--out", required=True, help="file to write (may be --base)")
+    ap.add_argument("--description", default=None, help="replace the base's description (what users see)")
     args = ap.parse_args()
     base_t, base_m = read(args.base)
     mem_t, mem_m = read(args.member)
@@ -43,6 +44,8 @@ def main():
     tensors.update({PREFIX + k: v for k, v in mem_t.items()})
     meta = dict(base_m)
     meta.update({PREFIX + k: v for k, v in mem_m.items()})
+    if args.description is not None:
+        meta["description"] = args.description
     tmp = args.out + ".tmp"
     save_file(tensors, tmp, metadata=meta)
     os.chmod(tmp, 0o644)

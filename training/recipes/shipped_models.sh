@@ -200,5 +200,7 @@ if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # one file"). Skipped when hq already has one.
     grep -qs "member\." <(head -c 65536 models/hq.safetensors) || \
         $PY training/add_member.py --base models/hq.safetensors --member models/standard.safetensors \
-            --out models/hq.safetensors
+            --out models/hq.safetensors --description "High quality: GRU 2x256, dense 256, 32 ERB bands + \
+64 long-window bins (feature version 2), 5 ms hop, with the standard network as its member (the mean of \
+both networks' gains)." 
 fi
