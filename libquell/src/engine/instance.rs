@@ -133,6 +133,8 @@ impl ModelInstance {
             && self.member.as_ref().is_none_or(|(m, _)| m.is_finite())
     }
 
+    /// The file's own network's smoothed band gains (a member's are not in them; the per-bin mean
+    /// is what `bin_gains` gives).
     pub fn smoothed_gains(&self, c: usize) -> &[f32] {
         &self.smoothed[c]
     }
@@ -157,6 +159,7 @@ impl ModelInstance {
     /// version 2) for mask channel `c`; returns speech probability. `room` (0..1) is the share of
     /// the reverberation to keep: 0 is the dry head alone (direct sound and early reflections),
     /// 1 the reverb head (speech with its room); ignored by a model without the reverb head.
+    /// With a member, both networks run and the mean of their speech probabilities is returned.
     pub fn run(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
         let own = self.run_own(c, power, long_power, room);
         match &mut self.member {
@@ -200,7 +203,8 @@ impl ModelInstance {
     }
 
     /// Per-bin gains for mask channel `c`, never below `floor` nor above 1. A model with the
-    /// refinement head refines its lowest bins' dry gains and adds the room's share after.
+    /// refinement head refines its lowest bins' dry gains and adds the room's share after. With a
+    /// member, the mean of both networks' gains (each floored and refined its own way).
     pub fn bin_gains(&mut self, c: usize, floor: f32, out: &mut [f32]) {
         self.own_bin_gains(c, floor, out);
         if let Some((m, theirs)) = &mut self.member {

@@ -154,7 +154,8 @@ impl Engine {
         self.hum.tones()
     }
 
-    /// Band gains the model applied in the last hop, per channel (before strength and mix).
+    /// Band gains the model's own network gave in the last hop, per channel (before strength and mix;
+    /// a file's member network is not in them).
     pub fn band_gains(&self, channel: usize) -> &[f32] {
         self.model.smoothed_gains(channel)
     }

@@ -294,16 +294,15 @@ impl ModelWeights {
 
     /// One network: tensors through `r` (own or member prefix), metadata `m` (likewise stripped).
     fn parse(r: &Reader<'_>, m: &HashMap<String, String>) -> Result<Self, ModelError> {
-        let m = m.clone();
 
-        let arch = meta(&m, "architecture")?;
-        let version = meta_usize(&m, "version")?;
+        let arch = meta(m, "architecture")?;
+        let version = meta_usize(m, "version")?;
         if arch != ARCHITECTURE || version != ARCH_VERSION as usize {
             return Err(ModelError::UnsupportedArchitecture(format!(
                 "{arch} v{version}"
             )));
         }
-        let fv = meta_usize(&m, "feature_version")?;
+        let fv = meta_usize(m, "feature_version")?;
         let feature_version = match SUPPORTED_VERSIONS.iter().find(|&&v| v as usize == fv) {
             Some(&v) => v,
             None => {
@@ -314,7 +313,7 @@ impl ModelWeights {
                 });
             }
         };
-        let band_edges_hz = parse_edges(meta(&m, "band_edges_hz")?)?;
+        let band_edges_hz = parse_edges(meta(m, "band_edges_hz")?)?;
         let n_bands = band_edges_hz.len() - 1;
 
         // Sizes from the tensors.
@@ -401,7 +400,7 @@ impl ModelWeights {
         };
         // The head reads the features too: if it was built for this layout's feature count and the
         // dense layer was not, the feature count is what to report, not the head's width.
-        let refine = read_refine_head(&r, last + nf).map_err(|e| {
+        let refine = read_refine_head(r, last + nf).map_err(|e| {
             let expected = n_features(feature_version, n_bands);
             match e {
                 ModelError::WrongShape { ref found, .. }
@@ -428,7 +427,7 @@ impl ModelWeights {
             (hidden_key, last),
             (layers_key, rnn.len()),
         ] {
-            let claimed = meta_usize(&m, key)?;
+            let claimed = meta_usize(m, key)?;
             if claimed != found {
                 return Err(ModelError::BadMetadata {
                     key,
@@ -437,8 +436,8 @@ impl ModelWeights {
                 });
             }
         }
-        let rate = meta_usize(&m, "sample_rate")?;
-        let hop = meta_usize(&m, "hop")?;
+        let rate = meta_usize(m, "sample_rate")?;
+        let hop = meta_usize(m, "hop")?;
         if rate == 0 || hop * 200 != rate {
             return Err(ModelError::BadMetadata {
                 key: "hop",
