@@ -22,6 +22,7 @@ for path in a.ckpts:
     m = QuellNet(**c["config"])
     m.load_state_dict(c["model"])
     args = argparse.Namespace(batch=32, seq=400, val_max_frames=240_000, device="cpu", quartic=4.0,
-                              over_suppress=0.0, vad_weight=0.05)
+                              over_suppress=0.0, vad_weight=0.05, speech_weight=5.0,
+                              gain_weight=1.0)
     r = evaluate(m, stream, args)
     print(f"{path}: step {c.get('step')} gain loss {r['gain']:.5f} mse {r['mse']:.5f} vad {r['vad']:.4f}")
