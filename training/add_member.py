@@ -3,10 +3,11 @@
 
 The engine runs both networks on the same input and applies the mean of their gains (and of their
 speech probabilities). Two networks trained apart err in different places, so their mean errs less
-than either. Both files stay as they are; --out gets the base's tensors and metadata unchanged plus the
-member's under the prefix `member.` (dtypes kept, so an f16 base stays f16).
+than either. Both files stay as they are; --out gets the base's tensors and metadata unchanged plus,
+with --member, the member's under the prefix `member.` (dtypes kept, so an f16 base stays f16), or with
+--bundled NAME only the metadata key `member` = NAME (the bundled hq: the runtime holds standard already).
 
-    python training/add_member.py --base models/hq.safetensors --member models/standard.safetensors \\
+    python training/add_member.py --base HQ_WITHOUT_MEMBER --bundled standard \\
         --out models/hq.safetensors --description "..."
 """
 
@@ -19,6 +20,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 PREFIX = "member."
+KEY = "member"
 
 
 def read(path: str):
@@ -29,21 +31,29 @@ def read(path: str):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="model file whose name, heads and settings the result keeps")
-    ap.add_argument("--member", required=True, help="model file to add as the member network")
+    who = ap.add_mutually_exclusive_group(required=True)
+    who.add_argument("--member", help="model file whose tensors the result carries as its member")
+    who.add_argument("--bundled", help="name of a bundled model (models/NAME.safetensors) to name as the "
+                                       "member instead: the file stays small, the runtime already holds it")
     ap.add_argument("--out", required=True, help="file to write (may be --base)")
     ap.add_argument("--description", default=None, help="replace the base's description (what users see)")
     args = ap.parse_args()
     base_t, base_m = read(args.base)
-    mem_t, mem_m = read(args.member)
+    mem_path = args.member or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
+                                           f"{args.bundled}.safetensors")
+    mem_t, mem_m = read(mem_path)
     for what, t, m in (("--base", base_t, base_m), ("--member", mem_t, mem_m)):
-        if any(k.startswith(PREFIX) for k in list(t) + list(m)):
+        if any(k.startswith(PREFIX) for k in list(t) + list(m)) or KEY in m:
             raise SystemExit(f"{what} already has a member: one member per file")
     if (base_m.get("sample_rate"), base_m.get("hop")) != (mem_m.get("sample_rate"), mem_m.get("hop")):
         raise SystemExit("the two files disagree on sample_rate/hop")
     tensors = dict(base_t)
-    tensors.update({PREFIX + k: v for k, v in mem_t.items()})
     meta = dict(base_m)
-    meta.update({PREFIX + k: v for k, v in mem_m.items()})
+    if args.bundled:
+        meta[KEY] = args.bundled
+    else:
+        tensors.update({PREFIX + k: v for k, v in mem_t.items()})
+        meta.update({PREFIX + k: v for k, v in mem_m.items()})
     if args.description is not None:
         meta["description"] = args.description
     tmp = args.out + ".tmp"
@@ -51,7 +61,7 @@ def main():
     os.chmod(tmp, 0o644)
     os.replace(tmp, args.out)
     n = sum(v.size for v in mem_t.values())
-    print(f"wrote {args.out}: {os.path.basename(args.base)} with {os.path.basename(args.member)} as its member "
+    print(f"wrote {args.out}: {os.path.basename(args.base)} with {os.path.basename(mem_path)} as its member "
           f"({n} parameters, {os.path.getsize(args.out)} bytes)")
 
 

@@ -248,7 +248,7 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
     with safe_open(path, framework="pt") as f:
         meta = dict(f.metadata() or {})
         tensors = {k: f.get_tensor(k) for k in f.keys()}
-    if any(k.startswith("member.") for k in list(tensors) + list(meta)):
+    if "member" in meta or any(k.startswith("member.") for k in list(tensors) + list(meta)):
         # Loading one network and writing it back would drop the other silently.
         raise ValueError(f"{path}: has a member network (FORMATS.md, \"Members\"); work on the file "
                          f"without it (the base before add_member.py) and add the member again after")

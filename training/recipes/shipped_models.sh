@@ -196,10 +196,11 @@ if [ "$STEP" = all ] || [ "$STEP" = refine ]; then
 fi
 if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # Last: hq carries the finished standard network as its member, and the engine applies the mean
-    # of both networks' gains (training/FORMATS.md, "Members"; training/README.md, "Two networks in
-    # one file"). Skipped when hq already has one.
-    grep -qs "member\." <(head -c 65536 models/hq.safetensors) || \
-        $PY training/add_member.py --base models/hq.safetensors --member models/standard.safetensors \
+    # of both networks' gains; the file names the bundled standard rather than copying it
+    # (training/FORMATS.md, "Members"; training/README.md, "Two networks in one file"). Skipped when hq
+    # already has one.
+    grep -qs '"member"' <(head -c 65536 models/hq.safetensors) || \
+        $PY training/add_member.py --base models/hq.safetensors --bundled standard \
             --out models/hq.safetensors --description "High quality: GRU 2x256, dense 256, 32 ERB bands + \
 64 long-window bins (feature version 2), 5 ms hop, with the standard network as its member (the mean of \
 both networks' gains)." 

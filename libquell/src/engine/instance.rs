@@ -147,7 +147,10 @@ impl ModelInstance {
     /// Whether the features need the long-window power (`run`'s `long_power`).
     pub fn needs_long_window(&self) -> bool {
         features::needs_long_window(self.weights.feature_version)
-            || self.member.as_ref().is_some_and(|(m, _)| m.needs_long_window())
+            || self
+                .member
+                .as_ref()
+                .is_some_and(|(m, _)| m.needs_long_window())
     }
 
     /// Whether the model has the reverb head, so `run`'s `room` does anything.
@@ -281,12 +284,18 @@ mod tests {
             let long: Vec<f32> = (0..long_bins).map(|k| comb(k, 2.0)).collect();
             let v = both.run(0, &power, &long, 1.0);
             let (va, vb) = (a.run(0, &power, &long, 1.0), b.run(0, &power, &long, 1.0));
-            assert!((v - 0.5 * (va + vb)).abs() < 1e-6, "hop {t}: {v} vs {va}, {vb}");
+            assert!(
+                (v - 0.5 * (va + vb)).abs() < 1e-6,
+                "hop {t}: {v} vs {va}, {vb}"
+            );
             both.bin_gains(0, 0.01, &mut g);
             a.bin_gains(0, 0.01, &mut ga);
             b.bin_gains(0, 0.01, &mut gb);
             for k in 0..bins {
-                assert!((g[k] - 0.5 * (ga[k] + gb[k])).abs() < 1e-6, "hop {t} bin {k}");
+                assert!(
+                    (g[k] - 0.5 * (ga[k] + gb[k])).abs() < 1e-6,
+                    "hop {t} bin {k}"
+                );
                 differ = differ.max((ga[k] - gb[k]).abs());
             }
         }

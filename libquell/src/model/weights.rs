@@ -17,6 +17,8 @@ pub fn features_match(w: &ModelWeights) -> bool {
 
 /// Prefix of a member network's tensors and metadata keys (training/FORMATS.md, "Members").
 pub const MEMBER_PREFIX: &str = "member.";
+/// Metadata key naming a bundled model as the member instead of carrying its tensors.
+pub const MEMBER_KEY: &str = "member";
 
 pub const ARCHITECTURE: &str = "quell-gru-bands";
 pub const ARCH_VERSION: u32 = 1;
@@ -266,15 +268,30 @@ impl ModelWeights {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        Self::load_bytes(bytes, true)
+    }
+
+    /// `may_have_member` false: a member's own file, which must not name or carry one (a bundled
+    /// model naming itself would otherwise load forever).
+    fn load_bytes(bytes: &[u8], may_have_member: bool) -> Result<Self, ModelError> {
         let (_, header) =
             SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Format(e.to_string()))?;
         let m = header.metadata().clone().unwrap_or_default();
         let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Format(e.to_string()))?;
-        let mut own = Self::parse(&Reader { st: &st, prefix: "" }, &m)?;
+        let mut own = Self::parse(
+            &Reader {
+                st: &st,
+                prefix: "",
+            },
+            &m,
+        )?;
         let member_meta: HashMap<String, String> = m
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix(MEMBER_PREFIX)?.to_string(), v.clone())))
             .collect();
+        if !may_have_member && (!member_meta.is_empty() || m.contains_key(MEMBER_KEY)) {
+            return Err(bad_member("a member cannot have a member of its own"));
+        }
         if !member_meta.is_empty() {
             if member_meta.keys().any(|k| k.starts_with(MEMBER_PREFIX)) {
                 return Err(bad_member("a member cannot have a member of its own"));
@@ -289,12 +306,24 @@ impl ModelWeights {
             .map_err(|e| bad_member(&e.to_string()))?;
             own.member = Some(std::sync::Arc::new(member));
         }
+        // Or a bundled model named as the member: the binary already holds its bytes once.
+        if let Some(name) = m.get(MEMBER_KEY) {
+            if own.member.is_some() {
+                return Err(bad_member("named and carried both; one member per file"));
+            }
+            let bundled = crate::model::bundled::find(name.trim())
+                .ok_or_else(|| bad_member(&format!("'{name}' is not a bundled model")))?;
+            let member = Self::load_bytes(bundled.bytes, false).map_err(|e| match e {
+                ModelError::Format(_) => e,
+                e => bad_member(&e.to_string()),
+            })?;
+            own.member = Some(std::sync::Arc::new(member));
+        }
         Ok(own)
     }
 
     /// One network: tensors through `r` (own or member prefix), metadata `m` (likewise stripped).
     fn parse(r: &Reader<'_>, m: &HashMap<String, String>) -> Result<Self, ModelError> {
-
         let arch = meta(m, "architecture")?;
         let version = meta_usize(m, "version")?;
         if arch != ARCHITECTURE || version != ARCH_VERSION as usize {
@@ -667,7 +696,14 @@ mod tests {
         rebuild(|t, m| {
             let theirs: Tensors = t
                 .iter()
-                .map(|(k, s, d, b)| (format!("{MEMBER_PREFIX}{k}"), s.clone(), d.clone(), b.clone()))
+                .map(|(k, s, d, b)| {
+                    (
+                        format!("{MEMBER_PREFIX}{k}"),
+                        s.clone(),
+                        d.clone(),
+                        b.clone(),
+                    )
+                })
                 .collect();
             let meta: Vec<(String, String)> = m
                 .iter()
@@ -693,9 +729,14 @@ mod tests {
     #[test]
     fn a_broken_member_is_refused_and_named() {
         // A member tensor missing.
-        let e = err(&with_member(|t, _| t.retain(|(k, ..)| k != "member.vad.bias")));
+        let e = err(&with_member(|t, _| {
+            t.retain(|(k, ..)| k != "member.vad.bias")
+        }));
         let msg = e.to_string();
-        assert!(msg.contains("member network") && msg.contains("vad.bias"), "{msg}");
+        assert!(
+            msg.contains("member network") && msg.contains("vad.bias"),
+            "{msg}"
+        );
         // Member metadata that contradicts its tensors.
         let e = err(&with_member(|_, m| {
             m.insert("member.dense".into(), "13".into());
@@ -706,6 +747,27 @@ mod tests {
             m.insert("member.member.name".into(), "x".into());
         }));
         assert!(e.to_string().contains("member of its own"), "{e}");
+    }
+
+    #[test]
+    fn a_bundled_member_is_found_by_name_and_a_wrong_name_is_refused() {
+        let w = ModelWeights::from_bytes(&rebuild(|_, m| {
+            m.insert(MEMBER_KEY.into(), "standard".into());
+        }))
+        .unwrap();
+        let standard = crate::model::bundled::load("standard").unwrap();
+        assert_eq!(w.member.as_ref().unwrap().gain_w, standard.gain_w);
+        let e = err(&rebuild(|_, m| {
+            m.insert(MEMBER_KEY.into(), "nonesuch".into());
+        }));
+        assert!(
+            e.to_string().contains("'nonesuch' is not a bundled model"),
+            "{e}"
+        );
+        let e = err(&with_member(|_, m| {
+            m.insert(MEMBER_KEY.into(), "standard".into());
+        }));
+        assert!(e.to_string().contains("one member per file"), "{e}");
     }
 
     #[test]
