@@ -199,6 +199,8 @@ impl Reader<'_> {
     }
 }
 
+const NESTED: &str = "a member cannot have a member of its own";
+
 fn bad_member(why: &str) -> ModelError {
     ModelError::Format(format!("member network: {why}"))
 }
@@ -289,12 +291,15 @@ impl ModelWeights {
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix(MEMBER_PREFIX)?.to_string(), v.clone())))
             .collect();
-        if !may_have_member && (!member_meta.is_empty() || m.contains_key(MEMBER_KEY)) {
-            return Err(bad_member("a member cannot have a member of its own"));
+        let has_member = |meta: &HashMap<String, String>| {
+            meta.contains_key(MEMBER_KEY) || meta.keys().any(|k| k.starts_with(MEMBER_PREFIX))
+        };
+        if !may_have_member && has_member(&m) {
+            return Err(ModelError::Format(NESTED.into()));
         }
         if !member_meta.is_empty() {
-            if member_meta.keys().any(|k| k.starts_with(MEMBER_PREFIX)) {
-                return Err(bad_member("a member cannot have a member of its own"));
+            if has_member(&member_meta) {
+                return Err(bad_member(NESTED));
             }
             let member = Self::parse(
                 &Reader {
@@ -313,10 +318,8 @@ impl ModelWeights {
             }
             let bundled = crate::model::bundled::find(name.trim())
                 .ok_or_else(|| bad_member(&format!("'{name}' is not a bundled model")))?;
-            let member = Self::load_bytes(bundled.bytes, false).map_err(|e| match e {
-                ModelError::Format(_) => e,
-                e => bad_member(&e.to_string()),
-            })?;
+            let member =
+                Self::load_bytes(bundled.bytes, false).map_err(|e| bad_member(&e.to_string()))?;
             own.member = Some(std::sync::Arc::new(member));
         }
         Ok(own)
@@ -745,6 +748,11 @@ mod tests {
         // A member of a member.
         let e = err(&with_member(|_, m| {
             m.insert("member.member.name".into(), "x".into());
+        }));
+        assert!(e.to_string().contains("member of its own"), "{e}");
+        // A carried member that names a bundled member of its own.
+        let e = err(&with_member(|_, m| {
+            m.insert("member.member".into(), "standard".into());
         }));
         assert!(e.to_string().contains("member of its own"), "{e}");
     }
