@@ -53,6 +53,17 @@ fn check(fixture: &str) {
         w.refine.is_some(),
         "{fixture}: refine in the fixture iff the model has the refinement head"
     );
+    // And the deep filter's coefficients.
+    let filter = st
+        .tensor("deep_filter")
+        .is_ok()
+        .then(|| f32s(&st, "deep_filter"));
+    assert_eq!(
+        filter.is_some(),
+        w.deep_filter.is_some(),
+        "{fixture}: deep_filter in the fixture iff the model has a deep filter"
+    );
+    let mut coefs = vec![0.0; w.deep_filter.as_ref().map_or(0, |d| 2 * d.order * d.bins)];
     let mut factors = vec![0.0; w.refine.as_ref().map_or(0, |r| r.bins)];
     let mut state = NetState::new(&w);
     let mut out = vec![0.0; nb];
@@ -78,6 +89,14 @@ fn check(fixture: &str) {
                 max_diff = max_diff.max((a - b).abs());
             }
         }
+        if let Some((shape, filter)) = &filter {
+            let k = shape[1];
+            assert_eq!(k, coefs.len());
+            assert!(state.deep_filter(&w, &mut coefs));
+            for (a, b) in coefs.iter().zip(&filter[t * k..(t + 1) * k]) {
+                max_diff = max_diff.max((a - b).abs());
+            }
+        }
     }
     assert!(
         max_diff < 1e-4,
@@ -90,6 +109,17 @@ fn check(fixture: &str) {
 #[test]
 fn refine_head_matches_pytorch() {
     check("tests/fixtures/parity_tiny_random_refine.safetensors");
+}
+
+/// A deep filter with a tanh layer next to a linear refinement head.
+#[test]
+fn deep_filter_head_matches_pytorch() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let w = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_filter.safetensors"))
+        .unwrap();
+    let d = w.deep_filter.as_ref().expect("the fixture has a deep filter");
+    assert_eq!((d.bins, d.order, d.net.hidden_size()), (12, 3, 9));
+    check("tests/fixtures/parity_tiny_random_filter.safetensors");
 }
 
 #[test]

@@ -9,6 +9,8 @@
   uses it to check that the engine computes exactly the features `dump-features` writes
 - tests/fixtures/tiny_random_refine.safetensors + parity_tiny_random_refine.safetensors: the same sizes
   as tiny_random_v2 plus a bin-refinement head with a tanh layer (30 bins, 10 units), random weights
+- tests/fixtures/tiny_random_filter.safetensors + parity_tiny_random_filter.safetensors: the same sizes
+  plus a deep filter with a tanh layer (12 bins, order 3, 9 units) and a linear refinement head (7 bins)
 
 Sizes deliberately differ from any real model (and from each other), so a Rust loader that hard-codes a
 size, or mixes up D/H/F/B, fails on them. Deterministic (fixed seeds): the tensors and the parity data
@@ -25,22 +27,24 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (QuellNet, build_metadata, run_from_zero, run_refine_from_zero,  # noqa: E402
-                         save_safetensors, verify_files, write_parity)
+from quell_model import (QuellNet, build_metadata, run_deep_filter_from_zero, run_from_zero,  # noqa: E402
+                         run_refine_from_zero, save_safetensors, verify_files, write_parity)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMES = 200
 
-# name, cell, seed, (F, B, D, H, L), feature version, (refined bins, refinement tanh units) or None
+# name, cell, seed, (F, B, D, H, L), feature version, (refined bins, refinement tanh units) or None,
+# (filtered bins, order, filter tanh units) or None
 FIXTURES = (
-    ("tiny_random", "gru", 1234, (34, 32, 16, 24, 2), 1, None),
-    ("tiny_random_lstm", "lstm", 4321, (27, 19, 12, 20, 2), 1, None),
-    ("tiny_random_v2", "gru", 2468, (84, 20, 12, 16, 1), 2, None),
-    ("tiny_random_refine", "gru", 1357, (84, 20, 12, 16, 1), 2, (30, 10)),
+    ("tiny_random", "gru", 1234, (34, 32, 16, 24, 2), 1, None, None),
+    ("tiny_random_lstm", "lstm", 4321, (27, 19, 12, 20, 2), 1, None, None),
+    ("tiny_random_v2", "gru", 2468, (84, 20, 12, 16, 1), 2, None, None),
+    ("tiny_random_refine", "gru", 1357, (84, 20, 12, 16, 1), 2, (30, 10), None),
+    ("tiny_random_filter", "gru", 9753, (84, 20, 12, 16, 1), 2, (7, 0), (12, 3, 9)),
 )
 
 
-def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=None) -> None:
+def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=None, dfilter=None) -> None:
     F, B, D, H, L = sizes
     model_rel = f"tests/fixtures/{name}.safetensors"
     parity_rel = f"tests/fixtures/parity_{name}.safetensors"
@@ -49,6 +53,8 @@ def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=No
     model = QuellNet(F, B, D, H, L, cell=cell)
     if refine is not None:
         model.add_refine_head(*refine)
+    if dfilter is not None:
+        model.add_deep_filter_head(*dfilter)
     with torch.no_grad():
         # Wider than the default init so the gates and tanh/sigmoid work away from their linear range.
         for p in model.parameters():
@@ -73,7 +79,8 @@ def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=No
     feats = rng.normal(-5.0, 2.0, (FRAMES, F)).astype(np.float32)
     gains, vad = run_from_zero(model, feats)
     factors = run_refine_from_zero(model, feats) if refine is not None else None
-    write_parity(parity_path, model_rel, feats, gains, vad, refine=factors)
+    coefs = run_deep_filter_from_zero(model, feats) if dfilter is not None else None
+    write_parity(parity_path, model_rel, feats, gains, vad, refine=factors, deep_filter=coefs)
     err = verify_files(model_path, parity_path)
     print(f"wrote {model_rel} ({os.path.getsize(model_path)} bytes) and {parity_rel} "
           f"({os.path.getsize(parity_path)} bytes)")
@@ -84,9 +91,9 @@ def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=No
 
 def main():
     only = set(sys.argv[1:])  # optional: fixture names to (re)write
-    for name, cell, seed, sizes, fv, refine in FIXTURES:
+    for name, cell, seed, sizes, fv, refine, dfilter in FIXTURES:
         if not only or name in only:
-            make(name, cell, seed, sizes, fv, refine)
+            make(name, cell, seed, sizes, fv, refine, dfilter)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,10 @@ class QuellNet(nn.Module):
         # Optional per-bin refinement of the lowest bins (FORMATS.md `refine.*`); `add_refine_head`.
         self.refine_hidden: Optional[nn.Linear] = None
         self.refine: Optional[nn.Linear] = None
+        # Optional deep filter of the lowest bins (FORMATS.md `deep_filter.*`); `add_deep_filter_head`.
+        self.deep_filter_hidden: Optional[nn.Linear] = None
+        self.deep_filter: Optional[nn.Linear] = None
+        self.deep_filter_order = 0
 
     def add_refine_head(self, bins: int, hidden: int = 0) -> nn.Module:
         """Create the bin-refinement head: from the last recurrent layer's output and the normalised
@@ -66,6 +70,29 @@ class QuellNet(nn.Module):
             self.refine.weight.zero_()
             self.refine.bias.zero_()
         return nn.ModuleList([m for m in (self.refine_hidden, self.refine) if m is not None])
+
+    def add_deep_filter_head(self, bins: int, order: int, hidden: int = 0) -> nn.Module:
+        """Create the deep filter head: from the same input as the refinement head, for FFT bins
+        [0, bins), `order` complex coefficients per bin that combine the bin's current and past STFT
+        values (`deep_filter_taps`, `apply_deep_filter`). The output layer starts at zero, so the
+        filter is the identity until trained."""
+        n_in = self.hidden + self.n_features
+        dev = self.gain.weight.device
+        self.deep_filter_hidden = nn.Linear(n_in, hidden).to(dev) if hidden > 0 else None
+        self.deep_filter = nn.Linear(hidden if hidden > 0 else n_in, 2 * order * bins).to(dev)
+        self.deep_filter_order = order
+        with torch.no_grad():
+            self.deep_filter.weight.zero_()
+            self.deep_filter.bias.zero_()
+        return nn.ModuleList([m for m in (self.deep_filter_hidden, self.deep_filter) if m is not None])
+
+    def deep_filter_departure(self, y: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """tanh of the deep filter head's outputs, [..., bins * order * 2] (bin, tap, re/im): the
+        coefficients' departure from the identity, before the engine's speech gate."""
+        u = torch.cat([y, (features - self.feature_mean) / self.feature_std], dim=-1)
+        if self.deep_filter_hidden is not None:
+            u = torch.tanh(self.deep_filter_hidden(u))
+        return torch.tanh(self.deep_filter(u))
 
     def refine_logits(self, y: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """Refinement logits a from last-layer outputs y [..,H] and raw features [..,F]; r = 2 sigmoid(a)."""
@@ -139,6 +166,16 @@ def gate_by_speech(r: torch.Tensor, speech: torch.Tensor) -> torch.Tensor:
     return 1.0 + (r - 1.0) * speech
 
 
+def deep_filter_taps(departure: torch.Tensor, speech: torch.Tensor, order: int):
+    """The engine's coefficients (real, imag), each [..., bins, order], from the head's departure
+    [..., bins * order * 2] and the speech probability [...]: c = identity + p * departure (the filter
+    acts only while the model hears speech)."""
+    d = departure.reshape(*departure.shape[:-1], -1, order, 2) * speech[..., None, None, None]
+    re, im = d[..., 0].clone(), d[..., 1]
+    re[..., 0] = re[..., 0] + 1.0
+    return re, im
+
+
 def map_state(h, fn):
     """Apply `fn` to a carried recurrent state: a tensor (GRU) or an (h, c) tuple (LSTM)."""
     if h is None:
@@ -167,7 +204,7 @@ def model_tensors(model: QuellNet) -> Dict[str, torch.Tensor]:
     if model.reverb_gain is not None:
         t["reverb_gain.weight"] = _f32(model.reverb_gain.weight)
         t["reverb_gain.bias"] = _f32(model.reverb_gain.bias)
-    for name in ("refine_hidden", "refine"):
+    for name in ("refine_hidden", "refine", "deep_filter_hidden", "deep_filter"):
         layer = getattr(model, name)
         if layer is not None:
             t[f"{name}.weight"] = _f32(layer.weight)
@@ -231,6 +268,9 @@ def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str], f16_w
     from safetensors.torch import save_file
 
     meta = {str(k): str(v) for k, v in metadata.items()}
+    meta.pop("deep_filter_order", None)
+    if model.deep_filter is not None:
+        meta["deep_filter_order"] = str(model.deep_filter_order)
     missing = [k for k in required_metadata(meta.get("cell", "gru")) if k not in meta]
     if missing:
         raise ValueError(f"metadata lacks {missing}")
@@ -268,6 +308,10 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
     if "refine.weight" in tensors:
         rh = tensors["refine_hidden.weight"].shape[0] if "refine_hidden.weight" in tensors else 0
         model.add_refine_head(tensors["refine.weight"].shape[0], rh)
+    if "deep_filter.weight" in tensors:
+        order = int(meta["deep_filter_order"])
+        dh = tensors["deep_filter_hidden.weight"].shape[0] if "deep_filter_hidden.weight" in tensors else 0
+        model.add_deep_filter_head(tensors["deep_filter.weight"].shape[0] // (2 * order), order, dh)
     expected = model_tensors(model)
     if set(expected) != set(tensors):
         raise ValueError(f"{path}: tensor names differ: extra {sorted(set(tensors) - set(expected))}, "
@@ -294,7 +338,7 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
         if model.reverb_gain is not None:
             model.reverb_gain.weight.copy_(tensors["reverb_gain.weight"])
             model.reverb_gain.bias.copy_(tensors["reverb_gain.bias"])
-        for name in ("refine_hidden", "refine"):
+        for name in ("refine_hidden", "refine", "deep_filter_hidden", "deep_filter"):
             layer = getattr(model, name)
             if layer is not None:
                 layer.weight.copy_(tensors[f"{name}.weight"])
@@ -330,6 +374,14 @@ def run_refine_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
+def run_deep_filter_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
+    """The deep filter head's departures tanh(a) [T, 2*order*bins] over raw features [T,F] from a
+    zero state (before the engine's speech gate)."""
+    y, f = _last_layer_from_zero(model, features)
+    return model.deep_filter_departure(y, f)[0].numpy().astype(np.float32)
+
+
+@torch.no_grad()
 def run_from_zero(model: QuellNet, features: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Run the model in float32 over raw features [T,F] from a zero hidden state -> (gains [T,B], vad [T,1])."""
     model = model.eval().float()
@@ -350,7 +402,7 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tup
     h = [np.zeros(H) for _ in range(layers)]
     c = [np.zeros(H) for _ in range(layers)]
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))
-    gains, vad, room, refine = [], [], [], []
+    gains, vad, room, refine, dfilter = [], [], [], [], []
     for f in np.asarray(features, dtype=np.float64):
         x = np.tanh(t["input.weight"] @ ((f - t["feature_mean"]) / t["feature_std"]) + t["input.bias"])
         for l in range(layers):
@@ -376,13 +428,20 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tup
             if "refine_hidden.weight" in t:
                 u = np.tanh(t["refine_hidden.weight"] @ u + t["refine_hidden.bias"])
             refine.append(2.0 * sig(t["refine.weight"] @ u + t["refine.bias"]))
+        if "deep_filter.weight" in t:
+            u = np.concatenate([x, (f - t["feature_mean"]) / t["feature_std"]])
+            if "deep_filter_hidden.weight" in t:
+                u = np.tanh(t["deep_filter_hidden.weight"] @ u + t["deep_filter_hidden.bias"])
+            dfilter.append(np.tanh(t["deep_filter.weight"] @ u + t["deep_filter.bias"]))
     reference_numpy.last_reverb = np.array(room) if room else None
     reference_numpy.last_refine = np.array(refine) if refine else None
+    reference_numpy.last_deep_filter = np.array(dfilter) if dfilter else None
     return np.array(gains), np.array(vad)
 
 
 def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np.ndarray, vad: np.ndarray,
-                 reverb_gains: Optional[np.ndarray] = None, refine: Optional[np.ndarray] = None) -> None:
+                 reverb_gains: Optional[np.ndarray] = None, refine: Optional[np.ndarray] = None,
+                 deep_filter: Optional[np.ndarray] = None) -> None:
     from safetensors.numpy import save_file
 
     t = {
@@ -394,6 +453,8 @@ def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np
         t["reverb_gains"] = np.ascontiguousarray(reverb_gains, dtype=np.float32)
     if refine is not None:
         t["refine"] = np.ascontiguousarray(refine, dtype=np.float32)
+    if deep_filter is not None:
+        t["deep_filter"] = np.ascontiguousarray(deep_filter, dtype=np.float32)
     save_file(t, path, metadata={"model": model_rel_path})
     os.chmod(path, 0o644)
 
@@ -427,6 +488,12 @@ def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
         rf = reference_numpy.last_refine
         err = max(err, np.abs(run_refine_from_zero(model, par["features"]) - par["refine"]).max(),
                   np.abs(rf - par["refine"]).max())
+    if model.deep_filter is not None:
+        if "deep_filter" not in par:
+            raise ValueError(f"{parity_path}: the model has a deep filter but the fixture has no deep_filter")
+        rd = reference_numpy.last_deep_filter
+        err = max(err, np.abs(run_deep_filter_from_zero(model, par["features"]) - par["deep_filter"]).max(),
+                  np.abs(rd - par["deep_filter"]).max())
     if not err < tol:
         raise AssertionError(f"parity check failed: max |diff| = {err:.3g} >= {tol}")
     return float(err)
@@ -455,8 +522,9 @@ def save_with_new_head(model: QuellNet, meta: Dict[str, str], out: str, f16: boo
             model_rel = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))["__metadata__"]["model"]
         room = run_reverb_from_zero(model, x) if model.reverb_gain is not None else None
         refine = run_refine_from_zero(model, x) if model.refine is not None else None
+        dfilter = run_deep_filter_from_zero(model, x) if model.deep_filter is not None else None
         ptmp = parity_out + ".tmp"
-        write_parity(ptmp, model_rel, x, gains, vad, room, refine)
+        write_parity(ptmp, model_rel, x, gains, vad, room, refine, dfilter)
         err = verify_files(tmp, ptmp)
         os.replace(ptmp, parity_out)
         print(f"wrote {parity_out}: max |diff| {err:.2e}")

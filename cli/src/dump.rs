@@ -50,6 +50,11 @@ pub fn run(mut args: Args) -> Result<(), String> {
         return Err("--reverb-prob must be between 0 and 1".into());
     }
     let spectra = args.switch("--spectra");
+    // A deep filter's training data: the compressed complex noisy and clean STFT of the lowest bins.
+    let complex_bins: usize = args.parsed("--complex-bins", 0)?;
+    if complex_bins > 0 && !spectra {
+        return Err("--complex-bins needs --spectra (its \"don't care\" bins are clean_spec's)".into());
+    }
     // The reverb head's targets: the same gains computed against the speech with its whole room.
     let reverb_targets = args.switch("--reverb-targets");
     // Teacher labelling, in two passes over the same seeded mixes: `--mixes-out DIR` writes every
@@ -123,6 +128,15 @@ pub fn run(mut args: Args) -> Result<(), String> {
     } else {
         None
     };
+    let kc = complex_bins.min(bins);
+    let mut cplx_writers = if kc > 0 {
+        Some((
+            NpyWriter::create_f16(&out.join("noisy_cplx.npy"), Some(2 * kc))?,
+            NpyWriter::create_f16(&out.join("clean_cplx.npy"), Some(2 * kc))?,
+        ))
+    } else {
+        None
+    };
 
     let target_frames = (hours * 3600.0 * 200.0) as usize;
     let mut written = 0usize;
@@ -150,7 +164,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
                             m.bandwidth_hz,
                             m.nyquist_hz,
                             feature_version,
-                            spectra,
+                            frames::SpectraOut {
+                                magnitudes: spectra,
+                                complex_bins,
+                            },
                         );
                         if let Some(dir) = teacher {
                             let out = teacher::read_output(dir, index, m.noisy.len())?;
@@ -214,6 +231,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
                     wn.write_row(&rows.noisy_spec[t * bins..(t + 1) * bins])?;
                     wc.write_row(&rows.clean_spec[t * bins..(t + 1) * bins])?;
                 }
+                if let Some((wn, wc)) = cplx_writers.as_mut() {
+                    wn.write_row(&rows.noisy_cplx[t * 2 * kc..(t + 1) * 2 * kc])?;
+                    wc.write_row(&rows.clean_cplx[t * 2 * kc..(t + 1) * 2 * kc])?;
+                }
             }
             written += rows.frames;
         }
@@ -227,6 +248,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
         wr.finish()?;
     }
     if let Some((wn, wc)) = spec_writers {
+        wn.finish()?;
+        wc.finish()?;
+    }
+    if let Some((wn, wc)) = cplx_writers {
         wn.finish()?;
         wc.finish()?;
     }
@@ -252,6 +277,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "teacher_where": teacher.as_ref().map(|_| teacher_where.clone()),
         "spectrum_power": frames::SPECTRUM_POWER,
         "bins": bins,
+        "complex_bins": kc,
     });
     std::fs::write(
         out.join("meta.json"),

@@ -24,6 +24,21 @@ pub struct FrameRows {
     /// Empty otherwise.
     pub noisy_spec: Vec<f32>,
     pub clean_spec: Vec<f32>,
+    /// With complex bins requested: per frame, the noisy and clean STFT values of the lowest
+    /// `complex_bins` bins, compressed like the magnitudes (z |z|^(p-1), p = [`SPECTRUM_POWER`]; the
+    /// phase is kept), interleaved re, im. What a deep filter needs: the trainer filters the noisy
+    /// frames and compares with the clean. "Don't care" is `clean_spec`'s. Empty otherwise.
+    pub noisy_cplx: Vec<f32>,
+    pub clean_cplx: Vec<f32>,
+}
+
+/// What [`compute_with_spectra`] writes besides features and targets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpectraOut {
+    /// Compressed noisy and clean magnitudes of every bin.
+    pub magnitudes: bool,
+    /// Compressed complex values of bins `[0, complex_bins)`.
+    pub complex_bins: usize,
 }
 
 /// `bandwidth_hz`: clean speech content stops there; bands above it are "don't care".
@@ -44,11 +59,12 @@ pub fn compute(
         bandwidth_hz,
         nyquist_hz,
         feature_version,
-        false,
+        SpectraOut::default(),
     )
 }
 
-/// [`compute`], optionally with the compressed noisy and clean spectra (`FrameRows::noisy_spec`).
+/// [`compute`], optionally with the compressed noisy and clean spectra (`FrameRows::noisy_spec`,
+/// `FrameRows::noisy_cplx`).
 pub fn compute_with_spectra(
     noisy: &[f32],
     clean: &[f32],
@@ -56,8 +72,9 @@ pub fn compute_with_spectra(
     bandwidth_hz: f32,
     nyquist_hz: f32,
     feature_version: u32,
-    spectra: bool,
+    out_spectra: SpectraOut,
 ) -> FrameRows {
+    let spectra = out_spectra.magnitudes;
     let grid = FrameGrid::for_rate(48_000.0).expect("design rate");
     let bands = BandMap::new(edges, &grid);
     let nb = bands.n_bands();
@@ -85,6 +102,18 @@ pub fn compute_with_spectra(
         frames,
         noisy_spec: Vec::with_capacity(if spectra { frames * bins } else { 0 }),
         clean_spec: Vec::with_capacity(if spectra { frames * bins } else { 0 }),
+        noisy_cplx: Vec::with_capacity(frames * 2 * out_spectra.complex_bins),
+        clean_cplx: Vec::with_capacity(frames * 2 * out_spectra.complex_bins),
+    };
+    let kc = out_spectra.complex_bins.min(bins);
+    // z |z|^(p - 1): the compressed magnitude with the phase kept.
+    let compress_c = |z: Complex<f32>| {
+        let m = z.norm();
+        if m > 0.0 {
+            z * m.powf(SPECTRUM_POWER - 1.0)
+        } else {
+            z
+        }
     };
     let compress = |p: f32| p.max(0.0).powf(0.5 * SPECTRUM_POWER);
     // Band energies first: targets depend on the clip's loudest frame.
@@ -113,6 +142,13 @@ pub fn compute_with_spectra(
         if spectra {
             out.noisy_spec.extend(pn.iter().map(|&p| compress(p)));
             out.clean_spec.extend(pc.iter().map(|&p| compress(p)));
+        }
+        // The noisy values as the engine sees them: above the simulated Nyquist there is nothing.
+        for (k, (&n, &c)) in spec_n.iter().zip(&spec_c).take(kc).enumerate() {
+            let n = if k < cut_bin { compress_c(n) } else { Complex::new(0.0, 0.0) };
+            let c = compress_c(c);
+            out.noisy_cplx.extend([n.re, n.im]);
+            out.clean_cplx.extend([c.re, c.im]);
         }
     }
     let speech_bin = (bandwidth_hz / grid.bin_hz()).ceil() as usize;
@@ -179,4 +215,52 @@ pub fn bandwidth_hz(clean: &[f32]) -> f32 {
         .rposition(|&x| x > peak * 10f64.powf(-6.5))
         .unwrap_or(0);
     (k as f32 + 1.0) * grid.bin_hz()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::bands::{DEFAULT_BANDS, layout_edges};
+
+    #[test]
+    fn complex_bins_carry_the_compressed_magnitudes_and_the_phase() {
+        let edges = layout_edges(&format!("erb{DEFAULT_BANDS}")).unwrap();
+        let n = 48_000 / 4;
+        let mut rng = 12345u32;
+        let mut noise = || {
+            rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (rng >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let clean: Vec<f32> = (0..n)
+            .map(|i| 0.3 * (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 48_000.0).sin())
+            .collect();
+        let noisy: Vec<f32> = clean.iter().map(|&c| c + 0.05 * noise()).collect();
+        let out = SpectraOut {
+            magnitudes: true,
+            complex_bins: 10,
+        };
+        let rows = compute_with_spectra(&noisy, &clean, &edges, 20_000.0, 24_000.0, 2, out);
+        let bins = rows.noisy_spec.len() / rows.frames;
+        assert_eq!(rows.noisy_cplx.len(), rows.frames * 20);
+        for t in 0..rows.frames {
+            for k in 0..10 {
+                let z = &rows.noisy_cplx[t * 20 + 2 * k..t * 20 + 2 * k + 2];
+                let m = (z[0] * z[0] + z[1] * z[1]).sqrt();
+                let want = rows.noisy_spec[t * bins + k];
+                assert!((m - want).abs() <= 1e-4 * (1.0 + want), "t {t} k {k}: {m} vs {want}");
+            }
+        }
+        // The tone's phase advances by 2 pi 440 Hz x 5 ms per hop in its bin (4, 400 Hz wide 100).
+        let t = rows.frames / 2;
+        let ph = |t: usize| {
+            let z = &rows.clean_cplx[t * 20 + 8..t * 20 + 10];
+            z[1].atan2(z[0])
+        };
+        let step = (ph(t + 1) - ph(t)).rem_euclid(2.0 * std::f32::consts::PI);
+        let want = (2.0 * std::f32::consts::PI * 440.0 * 0.005).rem_euclid(2.0 * std::f32::consts::PI);
+        assert!((step - want).abs() < 0.05, "phase step {step} vs {want}");
+        // Without the option nothing complex is written.
+        let plain = compute(&noisy, &clean, &edges, 20_000.0, 24_000.0, 2);
+        assert!(plain.noisy_cplx.is_empty() && plain.clean_cplx.is_empty());
+    }
 }

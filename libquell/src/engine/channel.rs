@@ -6,6 +6,7 @@ use super::INPUT_LIMIT;
 use crate::dsp::features::power_spectrum;
 use crate::dsp::grid::FrameGrid;
 use crate::dsp::stft::{Analysis, Synthesis};
+use crate::model::weights::{MAX_DEEP_FILTER_BINS, MAX_DEEP_FILTER_ORDER};
 
 pub(crate) struct Channel {
     analysis: Analysis,
@@ -26,6 +27,12 @@ pub(crate) struct Channel {
     pub hum_then: Vec<f32>,
     /// Whether `hum_then` holds anything but zeros.
     pub hum_then_live: bool,
+    /// The last [`MAX_DEEP_FILTER_ORDER`] analysed spectra of the lowest bins, a ring of
+    /// `history_bins` each, the newest at `history_pos`: what a deep filter combines. Kept for every
+    /// model, so a swap to one with a filter needs no warm-up.
+    history: Vec<Complex<f32>>,
+    history_bins: usize,
+    history_pos: usize,
 }
 
 impl Channel {
@@ -45,6 +52,9 @@ impl Channel {
             hum_now: vec![0.0; grid.hop],
             hum_then: vec![0.0; grid.hop],
             hum_then_live: false,
+            history: vec![Complex::new(0.0, 0.0); MAX_DEEP_FILTER_ORDER * MAX_DEEP_FILTER_BINS.min(grid.bins())],
+            history_bins: MAX_DEEP_FILTER_BINS.min(grid.bins()),
+            history_pos: 0,
         }
     }
 
@@ -55,6 +65,7 @@ impl Channel {
         self.last_bin_gains.fill(1.0);
         self.hum_then.fill(0.0);
         self.hum_then_live = false;
+        self.history.fill(Complex::new(0.0, 0.0));
     }
 
     /// Sanitise the new hop: NaN/Inf and absurd levels become 0.
@@ -69,10 +80,37 @@ impl Channel {
     pub fn analyse(&mut self, long: bool) {
         self.analysis.push(&self.hop_in, &mut self.spec);
         power_spectrum(&self.spec, &mut self.power);
+        let n = self.history_bins;
+        self.history_pos = (self.history_pos + 1) % MAX_DEEP_FILTER_ORDER;
+        let at = self.history_pos * n;
+        self.history[at..at + n].copy_from_slice(&self.spec[..n]);
         self.long.shift(&self.hop_in);
         if long {
             self.long.transform(&mut self.long_spec);
             power_spectrum(&self.long_spec, &mut self.long_power);
+        }
+    }
+
+    /// Apply a deep filter to the masked spectrum's lowest bins. `coefs` and `order` as
+    /// `ModelInstance::deep_filter` gives them, `last_bin_gains` the mask's gains g, `wet` the share of the
+    /// masked signal in the output (the mask's linear fold of mix, listen, output gain and bypass:
+    /// `spec = (wet g + dry) X`). Bin k becomes `wet g F + dry X` with `F` the filtered `X`.
+    pub fn deep_filter(&mut self, coefs: &[f32], order: usize, wet: f32) {
+        if wet == 0.0 || order == 0 {
+            return;
+        }
+        let n = self.history_bins;
+        let bins = (coefs.len() / (2 * order)).min(n).min(self.spec.len());
+        let now = self.history_pos;
+        for k in 0..bins {
+            let c = &coefs[2 * order * k..2 * order * (k + 1)];
+            let x0 = self.history[now * n + k];
+            let mut f = Complex::new(0.0, 0.0);
+            for i in 0..order.min(MAX_DEEP_FILTER_ORDER) {
+                let slot = (now + MAX_DEEP_FILTER_ORDER - i) % MAX_DEEP_FILTER_ORDER;
+                f += Complex::new(c[2 * i], c[2 * i + 1]) * self.history[slot * n + k];
+            }
+            self.spec[k] += (f - x0) * (wet * self.last_bin_gains[k]);
         }
     }
 

@@ -38,6 +38,10 @@ pub struct ModelInstance {
     dry_smoothed: Vec<Vec<f32>>,
     /// The dry gains of the refined bins (scratch).
     dry_bins: Vec<f32>,
+    /// The deep filter's coefficients per mask channel, gated by speech (empty without a filter):
+    /// `2 * filter_order` values (re, im per tap) for each of the filtered bins.
+    filter: Vec<Vec<f32>>,
+    filter_order: usize,
     /// Release limit: the model's own, else [`GAIN_DECAY_PER_HOP`].
     decay: f32,
     /// The file's member network (`ModelWeights::member`) with its own state, and scratch for its
@@ -79,7 +83,29 @@ impl ModelInstance {
             )),
             None => None,
         };
+        // The deep filter: this network's, else the member's (the mean of both when both have one,
+        // which must then be the same size).
+        let own_filter = weights
+            .deep_filter
+            .as_ref()
+            .map(|d| (d.bins.min(grid.bins()), d.order));
+        let theirs = member
+            .as_ref()
+            .filter(|(m, _)| m.filter_order > 0)
+            .map(|(m, _)| (m.filter[0].len() / (2 * m.filter_order), m.filter_order));
+        let (filtered, filter_order) = match (own_filter, theirs) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!(
+                    "model '{}': its deep filter ({} bins, order {}) and its member's ({} bins, order {}) differ",
+                    weights.name, a.0, a.1, b.0, b.1
+                ));
+            }
+            (Some(a), _) | (None, Some(a)) => a,
+            (None, None) => (0, 0),
+        };
         Ok(Self {
+            filter: vec![identity_filter(filtered, filter_order); channels],
+            filter_order,
             member,
             states: (0..channels).map(|_| NetState::new(&weights)).collect(),
             smoothed: vec![vec![0.0; nb]; channels],
@@ -123,6 +149,7 @@ impl ModelInstance {
         self.tail.reset_channel(c);
         self.refine[c].fill(1.0);
         self.dry_smoothed[c].fill(0.0);
+        set_identity(&mut self.filter[c], self.filter_order);
         if let Some((m, _)) = &mut self.member {
             m.reset_channel(c);
         }
@@ -166,9 +193,29 @@ impl ModelInstance {
     pub fn run(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
         let own = self.run_own(c, power, long_power, room);
         match &mut self.member {
-            Some((m, _)) => 0.5 * (own + m.run(c, power, long_power, room)),
+            Some((m, _)) => {
+                let theirs = m.run(c, power, long_power, room);
+                // A network without a filter contributes the identity.
+                if self.filter_order > 0 {
+                    let mine = self.weights.deep_filter.is_some();
+                    let id = |i: usize| if i % (2 * self.filter_order) == 0 { 1.0 } else { 0.0 };
+                    for (i, f) in self.filter[c].iter_mut().enumerate() {
+                        let a = if mine { *f } else { id(i) };
+                        let b = m.filter.get(c).and_then(|v| v.get(i)).copied().unwrap_or(id(i));
+                        *f = 0.5 * (a + b);
+                    }
+                }
+                0.5 * (own + theirs)
+            }
             None => own,
         }
+    }
+
+    /// The deep filter's coefficients for mask channel `c` after `run` and its order, or None for
+    /// a model without one. Per filtered bin (as many as `coefficients.len() / (2 * order)`), per
+    /// tap (0 = the current frame), re and im.
+    pub fn deep_filter(&self, c: usize) -> Option<(&[f32], usize)> {
+        (self.filter_order > 0).then(|| (self.filter[c].as_slice(), self.filter_order))
     }
 
     fn run_own(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
@@ -200,6 +247,23 @@ impl ModelInstance {
                 } else {
                     1.0
                 };
+            }
+        }
+        if self.weights.deep_filter.is_some() {
+            let f = &mut self.filter[c];
+            if state.deep_filter(&self.weights, f) {
+                // Like the refinement, only while the model hears speech; in pauses the gains
+                // alone decide.
+                let v = if vad.is_finite() {
+                    vad.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let taps = 2 * self.filter_order;
+                for (i, x) in f.iter_mut().enumerate() {
+                    let d = if x.is_finite() { *x * v } else { 0.0 };
+                    *x = if i % taps == 0 { 1.0 + d } else { d };
+                }
             }
         }
         if vad.is_finite() { vad } else { 0.0 }
@@ -242,6 +306,20 @@ impl ModelInstance {
                 .min(1.0)
                 .max(floor);
         }
+    }
+}
+
+/// Coefficients that leave `bins` bins as they are: 1 on tap 0, 0 elsewhere.
+fn identity_filter(bins: usize, order: usize) -> Vec<f32> {
+    let mut f = vec![0.0; 2 * order * bins];
+    set_identity(&mut f, order);
+    f
+}
+
+/// [`identity_filter`] in place (no allocation: the audio thread resets channels).
+fn set_identity(f: &mut [f32], order: usize) {
+    for (i, x) in f.iter_mut().enumerate() {
+        *x = if i % (2 * order.max(1)) == 0 { 1.0 } else { 0.0 };
     }
 }
 

@@ -307,6 +307,11 @@ impl Engine {
             for (x, g) in spec.iter_mut().zip(&self.bin_gains) {
                 *x *= *g;
             }
+            if let Some((coefs, order)) = self.model.deep_filter(mask_ch) {
+                // The fold above is linear in the mask: (wet g + dry) X.
+                let wet = s.active * s.mix * (s.output_gain * (1.0 - s.listen) - s.listen);
+                ch.deep_filter(coefs, order, wet);
+            }
             if !ch.synthesise() {
                 // Should be unreachable with clipped input; never let it stick.
                 self.model.reset_channel(mask_ch);

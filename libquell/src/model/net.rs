@@ -3,7 +3,7 @@
 
 use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
 use super::linalg::matvec_bias;
-use super::weights::{Cell, ModelWeights};
+use super::weights::{Cell, ModelWeights, RefineHead};
 
 /// Per-stream recurrent state and scratch, sized for one model; allocated off the audio thread.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct NetState {
     /// layer (empty for a model without the head).
     refine_in: Vec<f32>,
     refine_mid: Vec<f32>,
+    /// The deep filter head's tanh layer (empty without one); it reads `refine_in` too.
+    filter_mid: Vec<f32>,
 }
 
 impl NetState {
@@ -36,11 +38,13 @@ impl NetState {
             dense: vec![0.0; w.dense],
             gi: vec![0.0; gates * max_h],
             gh: vec![0.0; gates * max_h],
-            refine_in: match &w.refine {
-                Some(_) => vec![0.0; w.hidden_sizes().last().unwrap_or(w.dense) + w.n_features],
-                None => Vec::new(),
+            refine_in: if w.refine.is_some() || w.deep_filter.is_some() {
+                vec![0.0; w.hidden_sizes().last().unwrap_or(w.dense) + w.n_features]
+            } else {
+                Vec::new()
             },
             refine_mid: vec![0.0; w.refine.as_ref().map_or(0, |r| r.hidden_size())],
+            filter_mid: vec![0.0; w.deep_filter.as_ref().map_or(0, |d| d.net.hidden_size())],
         }
     }
 
@@ -138,31 +142,50 @@ impl NetState {
         let Some(head) = &w.refine else {
             return false;
         };
-        let last = self.hidden.last().map(Vec::as_slice).unwrap_or(&self.dense);
-        let (h, x) = self.refine_in.split_at_mut(last.len());
-        h.copy_from_slice(last);
-        x.copy_from_slice(&self.x);
-        let input: &[f32] = match &head.hidden {
-            Some(mid) => {
-                matvec_bias(&mid.w, &mid.b, &self.refine_in, &mut self.refine_mid);
-                tanh_in_place(&mut self.refine_mid);
-                &self.refine_mid
-            }
-            None => &self.refine_in,
-        };
+        self.fill_head_input();
         let n = out.len().min(head.bins);
-        let cols = input.len();
-        // Rows past `n` (bins a low host rate lacks) are skipped, so `out` may be shorter.
-        matvec_bias(
-            &head.out.w[..n * cols],
-            &head.out.b[..n],
-            input,
-            &mut out[..n],
-        );
+        run_bin_head(head, &self.refine_in, &mut self.refine_mid, &mut out[..n]);
         sigmoid_in_place(&mut out[..n]);
         for r in &mut out[..n] {
             *r *= 2.0;
         }
         true
     }
+
+    /// The deep filter's coefficients' departure from the identity for the frame `step` just ran,
+    /// in [-1, 1] (`DeepFilterHead`'s order: bin, tap, re/im): `out` gets the first
+    /// `min(out.len(), 2 * order * bins)`. Returns false, leaving `out` alone, for a model without it.
+    pub fn deep_filter(&mut self, w: &ModelWeights, out: &mut [f32]) -> bool {
+        let Some(head) = &w.deep_filter else {
+            return false;
+        };
+        self.fill_head_input();
+        let n = out.len().min(head.net.bins);
+        run_bin_head(&head.net, &self.refine_in, &mut self.filter_mid, &mut out[..n]);
+        tanh_in_place(&mut out[..n]);
+        true
+    }
+
+    /// The per-bin heads' input: the last hidden layer, then the normalised features.
+    fn fill_head_input(&mut self) {
+        let last = self.hidden.last().unwrap_or(&self.dense);
+        let (h, x) = self.refine_in.split_at_mut(last.len());
+        h.copy_from_slice(last);
+        x.copy_from_slice(&self.x);
+    }
+}
+
+/// A per-bin head's pre-activation outputs (its optional tanh layer into `mid`); rows past
+/// `out.len()` (bins a low host rate lacks) are skipped.
+fn run_bin_head(head: &RefineHead, input: &[f32], mid: &mut [f32], out: &mut [f32]) {
+    let input: &[f32] = match &head.hidden {
+        Some(m) => {
+            matvec_bias(&m.w, &m.b, input, mid);
+            tanh_in_place(mid);
+            mid
+        }
+        None => input,
+    };
+    let (n, cols) = (out.len(), input.len());
+    matvec_bias(&head.out.w[..n * cols], &head.out.b[..n], input, out);
 }

@@ -92,6 +92,9 @@ pub struct ModelWeights {
     pub reverb: Option<GainHead>,
     /// Optional per-bin refinement of the lowest FFT bins (`refine.*`, `refine_hidden.*`).
     pub refine: Option<RefineHead>,
+    /// Optional deep filter of the lowest FFT bins (`deep_filter.*`, `deep_filter_hidden.*`, metadata
+    /// `deep_filter_order`).
+    pub deep_filter: Option<DeepFilterHead>,
     /// The file's own release limit (metadata `gain_decay_per_hop`, in [0, 1)); absent, the engine's
     /// default applies. Lets a model keep the limit it was tuned with when the default moves.
     pub gain_decay_per_hop: Option<f32>,
@@ -116,6 +119,22 @@ impl RefineHead {
     pub fn hidden_size(&self) -> usize {
         self.hidden.as_ref().map_or(0, |h| h.b.len())
     }
+}
+
+/// Largest deep filter a file may ask for: bins (6.4 kHz) and frames. The engine keeps this much
+/// spectrum history for every channel, whatever the model, so a model swap needs no warm-up.
+pub const MAX_DEEP_FILTER_BINS: usize = 64;
+pub const MAX_DEEP_FILTER_ORDER: usize = 8;
+
+/// A causal deep filter on FFT bins `[0, bins)`: per frame and bin, `order` complex coefficients
+/// that combine the bin's current and `order - 1` past STFT values. The head (same input and
+/// optional tanh layer as [`RefineHead`]) gives `2 * order * bins` outputs, `tanh` of which, ordered
+/// bin, tap (0 = now), re/im, are the coefficients' departure from the identity (1 on tap 0).
+#[derive(Debug, Clone)]
+pub struct DeepFilterHead {
+    pub net: RefineHead,
+    pub bins: usize,
+    pub order: usize,
 }
 
 /// A band-gain head: `[B, H]` weights and `[B]` bias, sigmoid.
@@ -446,6 +465,7 @@ impl ModelWeights {
                 e => e,
             }
         })?;
+        let deep_filter = read_deep_filter(r, m, last + nf)?;
 
         // Metadata must agree with the tensors (`gru_hidden`/`gru_layers`, or `lstm_*` for LSTM).
         let (hidden_key, layers_key) = match cell {
@@ -516,6 +536,7 @@ impl ModelWeights {
             vad_b,
             reverb,
             refine,
+            deep_filter,
             gain_decay_per_hop,
             member: None,
         })
@@ -549,11 +570,15 @@ impl ModelWeights {
             + self.vad_w.len()
             + self.vad_b.len()
             + self.reverb.as_ref().map_or(0, |h| h.w.len() + h.b.len())
-            + self.refine.as_ref().map_or(0, |r| {
-                r.out.w.len()
-                    + r.out.b.len()
-                    + r.hidden.as_ref().map_or(0, |h| h.w.len() + h.b.len())
-            })
+            + [self.refine.as_ref(), self.deep_filter.as_ref().map(|d| &d.net)]
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    r.out.w.len()
+                        + r.out.b.len()
+                        + r.hidden.as_ref().map_or(0, |h| h.w.len() + h.b.len())
+                })
+                .sum::<usize>()
     }
 
     /// Multiply-accumulates per frame (one hop), of both networks when the file has a member.
@@ -571,9 +596,13 @@ impl ModelWeights {
             + self.gain_w.len()
             + self.vad_w.len()
             + self.reverb.as_ref().map_or(0, |h| h.w.len())
-            + self.refine.as_ref().map_or(0, |r| {
-                r.out.w.len() + r.hidden.as_ref().map_or(0, |h| h.w.len())
-            })
+            + [self.refine.as_ref(), self.deep_filter.as_ref().map(|d| &d.net)]
+                .into_iter()
+                .flatten()
+                .map(|r| r.out.w.len() + r.hidden.as_ref().map_or(0, |h| h.w.len()))
+                .sum::<usize>()
+            // The filter itself: 4 real multiply-adds per complex tap.
+            + self.deep_filter.as_ref().map_or(0, |d| 4 * d.order * d.bins)
     }
 }
 
@@ -581,6 +610,16 @@ impl ModelWeights {
 /// last hidden size plus the feature count, or the size of `refine_hidden` (`[R, that]`, `[R]`)
 /// when the file has one. Every tensor of a part present, or none: half a head is a broken file.
 fn read_refine_head(r: &Reader<'_>, input: usize) -> Result<Option<RefineHead>, ModelError> {
+    read_bin_head(r, input, "refine", "refine_hidden")
+}
+
+/// A per-bin head's tensors `{out}.*` and optional `{hidden}.*` (see [`read_refine_head`]).
+fn read_bin_head(
+    r: &Reader<'_>,
+    input: usize,
+    out: &str,
+    hidden_name: &str,
+) -> Result<Option<RefineHead>, ModelError> {
     let pair = |name: &str| -> Result<Option<(usize, usize)>, ModelError> {
         let (w, b) = (format!("{name}.weight"), format!("{name}.bias"));
         match (r.has(&w), r.has(&b)) {
@@ -606,22 +645,61 @@ fn read_refine_head(r: &Reader<'_>, input: usize) -> Result<Option<RefineHead>, 
             b: r.shaped(&format!("{name}.bias"), &[rows])?,
         })
     };
-    let inner = pair("refine_hidden")?;
-    let Some((bins, _)) = pair("refine")? else {
+    let inner = pair(hidden_name)?;
+    let Some((bins, _)) = pair(out)? else {
         return match inner {
             None => Ok(None),
-            Some(_) => Err(ModelError::MissingTensor("refine.weight".into())),
+            Some(_) => Err(ModelError::MissingTensor(format!("{out}.weight"))),
         };
     };
     let hidden = match inner {
-        Some((rows, _)) => Some(head("refine_hidden", rows, input)?),
+        Some((rows, _)) => Some(head(hidden_name, rows, input)?),
         None => None,
     };
     let out_in = hidden.as_ref().map_or(input, |h| h.b.len());
     Ok(Some(RefineHead {
-        out: head("refine", bins, out_in)?,
+        out: head(out, bins, out_in)?,
         hidden,
         bins,
+    }))
+}
+
+/// The optional deep filter: `deep_filter.*` (and `deep_filter_hidden.*`) shaped like the refinement
+/// head with `2 * order * bins` rows, `order` from the metadata key `deep_filter_order`.
+fn read_deep_filter(
+    r: &Reader<'_>,
+    m: &HashMap<String, String>,
+    input: usize,
+) -> Result<Option<DeepFilterHead>, ModelError> {
+    let Some(net) = read_bin_head(r, input, "deep_filter", "deep_filter_hidden")? else {
+        return match m.get("deep_filter_order") {
+            None => Ok(None),
+            Some(v) => Err(ModelError::BadMetadata {
+                key: "deep_filter_order",
+                value: v.chars().take(40).collect(),
+                why: "the file has no deep_filter tensors".into(),
+            }),
+        };
+    };
+    let order = meta_usize(m, "deep_filter_order")?;
+    let rows = net.bins;
+    let bad = |why: String| ModelError::BadMetadata {
+        key: "deep_filter_order",
+        value: order.to_string(),
+        why,
+    };
+    if !(1..=MAX_DEEP_FILTER_ORDER).contains(&order) {
+        return Err(bad(format!("must be 1 to {MAX_DEEP_FILTER_ORDER}")));
+    }
+    if rows % (2 * order) != 0 || rows / (2 * order) > MAX_DEEP_FILTER_BINS {
+        return Err(bad(format!(
+            "deep_filter.weight has {rows} rows: need 2 x order x bins, at most {MAX_DEEP_FILTER_BINS} bins"
+        )));
+    }
+    Ok(Some(DeepFilterHead {
+        bins: rows / (2 * order),
+        order,
+        net,
     }))
 }
 
@@ -920,6 +998,68 @@ mod tests {
             ])),
             ModelError::WrongShape { tensor, .. } if tensor == "refine.weight"
         ));
+    }
+
+    /// The fixture with deep-filter tensors of the given shapes (zeros) and `deep_filter_order`.
+    fn with_filter(parts: &[(&str, Vec<usize>)], order: Option<&str>) -> Vec<u8> {
+        rebuild(|t, m| {
+            for (name, shape) in parts {
+                let n: usize = shape.iter().product();
+                t.push((name.to_string(), shape.clone(), "F32".into(), vec![0u8; 4 * n]));
+            }
+            if let Some(o) = order {
+                m.insert("deep_filter_order".into(), o.into());
+            }
+        })
+    }
+
+    #[test]
+    fn deep_filter_is_optional_checked_and_sized_by_its_order() {
+        let plain = ModelWeights::from_bytes(LSTM).unwrap();
+        assert!(plain.deep_filter.is_none());
+        let input = plain.rnn.last().unwrap().hidden + plain.n_features;
+        let head = |rows: usize| {
+            vec![
+                ("deep_filter.weight", vec![rows, input]),
+                ("deep_filter.bias", vec![rows]),
+            ]
+        };
+        let w = ModelWeights::from_bytes(&with_filter(&head(2 * 3 * 10), Some("3"))).unwrap();
+        let d = w.deep_filter.as_ref().unwrap();
+        assert_eq!((d.bins, d.order, d.net.hidden_size()), (10, 3, 0));
+        assert_eq!(
+            w.parameter_count(),
+            plain.parameter_count() + 60 * (input + 1)
+        );
+        assert_eq!(
+            w.macs_per_frame(),
+            plain.macs_per_frame() + 60 * input + 4 * 3 * 10
+        );
+        // The order is required, must divide the rows, and is bounded; bins too.
+        let bad_order = |rows: usize, order: Option<&str>| {
+            matches!(
+                err(&with_filter(&head(rows), order)),
+                ModelError::BadMetadata { key: "deep_filter_order", .. }
+            )
+        };
+        assert!(matches!(
+            err(&with_filter(&head(60), None)),
+            ModelError::MissingMetadata("deep_filter_order")
+        ));
+        assert!(bad_order(60, Some("7")));
+        assert!(bad_order(60, Some("0")));
+        assert!(bad_order(2 * 9 * 2, Some("9")));
+        assert!(bad_order(2 * 2 * (MAX_DEEP_FILTER_BINS + 1), Some("2")));
+        assert!(bad_order(60, Some("three")));
+        // An order without tensors, and half a head, are broken files.
+        assert!(matches!(
+            err(&with_filter(&[], Some("3"))),
+            ModelError::BadMetadata { key: "deep_filter_order", .. }
+        ));
+        assert_eq!(
+            err(&with_filter(&[("deep_filter.weight", vec![60, input])], Some("3"))),
+            ModelError::MissingTensor("deep_filter.bias".into())
+        );
     }
 
     #[test]
