@@ -510,3 +510,64 @@ fn spectral_contrast_keeps_each_frames_energy_and_sharpens_the_mask() {
         plain.len()
     );
 }
+
+#[test]
+fn the_deep_filter_is_causal_block_free_and_output_plus_removed_stays_the_input() {
+    use quell::engine::Listen;
+    use quell::model::ModelWeights;
+    use std::sync::Arc;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let with = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_filter.safetensors"))
+        .unwrap();
+    assert!(with.deep_filter.is_some());
+    let mut without = with.clone();
+    without.deep_filter = None;
+    let rate = 48_000.0;
+    let n = 24_000;
+    let x: Vec<f32> = mixed(&voiced(n, rate, 0.3), &noise(n, 6, 0.05));
+    let go = |w: &ModelWeights, params: EngineParams, input: &[f32], block: usize| {
+        let instance = quell::ModelInstance::new(Arc::new(w.clone()), rate, 1).unwrap();
+        let mut e = quell::Engine::new(Box::new(instance), params);
+        run(&mut e, &[input.to_vec()], block).remove(0)
+    };
+    let params = EngineParams {
+        mix: 0.9,
+        ..full()
+    };
+    let filtered = go(&with, params, &x, 480);
+    let plain = go(&without, params, &x, 480);
+    let moved = filtered
+        .iter()
+        .zip(&plain)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(moved > 1e-3, "the filter changed nothing ({moved})");
+    assert!(filtered.iter().all(|v| v.is_finite()));
+    // Any block partition gives the same samples (the history is per hop, not per block).
+    assert!(go(&with, params, &x, 97) == filtered);
+    // Strictly causal: later input never changes earlier output.
+    let cut = 12_000;
+    let mut y = x.clone();
+    for (a, b) in y[cut..].iter_mut().zip(noise(n - cut, 9, 0.5)) {
+        *a = b;
+    }
+    assert_eq!(go(&with, params, &y, 480)[..cut], filtered[..cut]);
+    // What Listen: Removed plays is exactly the input minus the output, filter included.
+    let removed = go(
+        &with,
+        EngineParams {
+            listen: Listen::Removed,
+            ..params
+        },
+        &x,
+        480,
+    );
+    let lat = {
+        let instance = quell::ModelInstance::new(Arc::new(with.clone()), rate, 1).unwrap();
+        quell::Engine::new(Box::new(instance), params).latency()
+    };
+    let err = (lat..n)
+        .map(|i| (filtered[i] + removed[i] - x[i - lat]).abs())
+        .fold(0.0f32, f32::max);
+    assert!(err < 1e-4, "output + removed differs from the input by {err}");
+}
