@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (deep_filter_taps, gate_by_speech, load_safetensors,  # noqa: E402
+from quell_model import (deep_filter_taps, phase_advances, gate_by_speech, load_safetensors,  # noqa: E402
                          refine_gains, save_with_new_head)
 from refine_head import trunk  # noqa: E402
 
@@ -91,10 +91,12 @@ def prepare(model, d: str, bins: int, max_frames: int, decay: float):
         k = min(model.refine.out_features, bins)
         r = gate_by_speech(2.0 * torch.sigmoid(model.refine_logits(y, f)), p[:, None])
         gb[:, :k] = refine_gains(gb[:, :k], r[:, :k]).clamp(0.0, 1.0)
-    xr, xi = expand(torch.from_numpy(nc[:T]))
+    ncz = torch.from_numpy(nc[:T])
+    ph = phase_advances(ncz[:, 0::2], ncz[:, 1::2])
+    xr, xi = expand(ncz)
     c = torch.from_numpy(cc[:T])
     care = torch.from_numpy(cs[:T]) >= 0
-    return dict(y=y, f=f, g=gb, p=p, xr=xr, xi=xi, sr=c[:, 0::2], si=c[:, 1::2], care=care,
+    return dict(y=y, f=f, ph=ph, g=gb, p=p, xr=xr, xi=xi, sr=c[:, 0::2], si=c[:, 1::2], care=care,
                 v=torch.from_numpy(v[:T]).clamp(0.0, 1.0))
 
 
@@ -108,8 +110,10 @@ def frame_loss(model, d, idx, order: int, args, norm: float, identity: bool = Fa
     if identity:
         fr, fi = xr[-1], xi[-1]
     else:
-        dep = model.deep_filter_departure(d["y"][idx], d["f"][idx])
-        re, im = deep_filter_taps(dep, d["p"][idx], order)
+        dep = model.deep_filter_departure(d["y"][idx], d["f"][idx], d["ph"][idx])
+        # The engine's bound: the departure shrinks with the bin's gain, none where g = 1.
+        p = d["p"][idx][:, None] * (1.0 - d["g"][idx])
+        re, im = deep_filter_taps(dep, p, order)
         fr = torch.zeros(B, K)
         fi = torch.zeros(B, K)
         for i in range(order):
@@ -120,7 +124,8 @@ def frame_loss(model, d, idx, order: int, args, norm: float, identity: bool = Fa
     yr, yi, ym = compress(g * fr, g * fi)
     sr, si, care = d["sr"][idx], d["si"][idx], d["care"][idx].float()
     sm = torch.sqrt(sr * sr + si * si)
-    per = (yr - sr) ** 2 + (yi - si) ** 2 + (ym - sm) ** 2 + args.over_suppress * torch.relu(sm - ym) ** 2
+    per = (args.complex_weight * ((yr - sr) ** 2 + (yi - si) ** 2) + (ym - sm) ** 2
+           + args.over_suppress * torch.relu(sm - ym) ** 2)
     w = (1.0 + args.speech_weight * d["v"][idx])[:, None]
     return (per * w * care).sum() / care.sum().clamp_min(1.0) / norm
 
@@ -141,6 +146,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--speech-weight", type=float, default=5.0, help="1 + W x VAD frame weights")
     ap.add_argument("--over-suppress", type=float, default=0.3, help="extra weight on output below the clean")
+    ap.add_argument("--complex-weight", type=float, default=1.0, help="weight of the complex term next to the magnitude term")
+    ap.add_argument("--phase", action="store_true", help="the head also reads each bin's phase advance")
     ap.add_argument("--gain-decay", type=float, default=0.2, help="the engine's release limit to replay")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -154,7 +161,7 @@ def main():
     f16 = header["gain.weight"]["dtype"] == "F16"
     for p in model.parameters():
         p.requires_grad_(False)
-    head = model.add_deep_filter_head(args.bins, args.order, args.hidden)
+    head = model.add_deep_filter_head(args.bins, args.order, args.hidden, args.phase)
     if args.hidden > 0:  # a random start for the inner layer; the output layer stays at zero
         torch.nn.init.xavier_uniform_(model.deep_filter_hidden.weight)
         torch.nn.init.zeros_(model.deep_filter_hidden.bias)

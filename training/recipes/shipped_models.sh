@@ -65,6 +65,14 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     [ -f "$D/dev_v2s/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
         --noise training/data/lists/noise_dev.txt --out "$D/dev_v2s" --hours 0.4 --seed 3 \
         --speed-perturb 0 --spectra --threads 2 --quiet
+    # The deep filter's data (STEP=filter): the same 2 h of mixes as voices_v2's first 2 h (seed 81) and
+    # dev_v2s's dev mixes, with the compressed complex STFT of bins 0-63 as well.
+    [ -f "$D/filter_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
+        --noise training/data/lists/noise_train_v2.txt --out "$D/filter_v2" --hours 2 --seed 81 --spectra \
+        --complex-bins 64 --threads 2 --quiet
+    [ -f "$D/dev_v2f/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
+        --noise training/data/lists/noise_dev.txt --out "$D/dev_v2f" --hours 0.4 --seed 3 \
+        --speed-perturb 0 --spectra --complex-bins 64 --threads 2 --quiet
     [ -f "$D/dev_v1s/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
         --noise training/data/lists/noise_dev.txt --out "$D/dev_v1s" --hours 0.4 --seed 777 --features 1 \
         --speed-perturb 0 --spectra --threads 2 --quiet

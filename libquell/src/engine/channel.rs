@@ -91,6 +91,18 @@ impl Channel {
         }
     }
 
+    /// Add this hop's cross-spectrum with the last one, `X(t) X*(t-1)`, of the lowest bins to `acc`
+    /// (as many as both have): the phase advance a deep filter with phase inputs reads.
+    pub fn add_cross_spectrum(&self, acc: &mut [Complex<f32>]) {
+        let n = self.history_bins;
+        let now = self.history_pos;
+        let then = (now + MAX_DEEP_FILTER_ORDER - 1) % MAX_DEEP_FILTER_ORDER;
+        let (a, b) = (&self.history[now * n..(now + 1) * n], &self.history[then * n..(then + 1) * n]);
+        for ((s, x), y) in acc.iter_mut().zip(a).zip(b) {
+            *s += x * y.conj();
+        }
+    }
+
     /// Apply a deep filter to the masked spectrum's lowest bins. `coefs` and `order` as
     /// `ModelInstance::deep_filter` gives them, `last_bin_gains` the mask's gains g, `wet` the share of the
     /// masked signal in the output (the mask's linear fold of mix, listen, output gain and bypass:
@@ -110,7 +122,8 @@ impl Channel {
                 let slot = (now + MAX_DEEP_FILTER_ORDER - i) % MAX_DEEP_FILTER_ORDER;
                 f += Complex::new(c[2 * i], c[2 * i + 1]) * self.history[slot * n + k];
             }
-            self.spec[k] += (f - x0) * (wet * self.last_bin_gains[k]);
+            let g = self.last_bin_gains[k];
+            self.spec[k] += (f - x0) * (wet * g * (1.0 - g));
         }
     }
 
