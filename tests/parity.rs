@@ -64,17 +64,6 @@ fn check(fixture: &str) {
         "{fixture}: deep_filter in the fixture iff the model has a deep filter"
     );
     let mut coefs = vec![0.0; w.deep_filter.as_ref().map_or(0, |d| 2 * d.order * d.bins)];
-    // The phase advances the filter head read, stored as its input.
-    let phase = st
-        .tensor("deep_filter_phase")
-        .is_ok()
-        .then(|| f32s(&st, "deep_filter_phase").1);
-    assert_eq!(
-        phase.is_some(),
-        w.deep_filter.as_ref().is_some_and(|d| d.phase_inputs),
-        "{fixture}: deep_filter_phase in the fixture iff the filter reads phase advances"
-    );
-    let n_phase = w.deep_filter.as_ref().map_or(0, |d| 2 * d.bins);
     let mut factors = vec![0.0; w.refine.as_ref().map_or(0, |r| r.bins)];
     let mut state = NetState::new(&w);
     let mut out = vec![0.0; nb];
@@ -103,10 +92,7 @@ fn check(fixture: &str) {
         if let Some((shape, filter)) = &filter {
             let k = shape[1];
             assert_eq!(k, coefs.len());
-            let ph = phase
-                .as_ref()
-                .map_or(&[][..], |p| &p[t * n_phase..(t + 1) * n_phase]);
-            assert!(state.deep_filter(&w, ph, &mut coefs));
+            assert!(state.deep_filter(&w, &mut coefs));
             for (a, b) in coefs.iter().zip(&filter[t * k..(t + 1) * k]) {
                 max_diff = max_diff.max((a - b).abs());
             }
@@ -133,7 +119,6 @@ fn deep_filter_head_matches_pytorch() {
         .unwrap();
     let d = w.deep_filter.as_ref().expect("the fixture has a deep filter");
     assert_eq!((d.bins, d.order, d.net.hidden_size()), (12, 3, 9));
-    assert!(d.phase_inputs);
     check("tests/fixtures/parity_tiny_random_filter.safetensors");
 }
 

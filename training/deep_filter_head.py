@@ -13,7 +13,8 @@ The trunk, band heads and refinement head stay exactly as they are; only `deep_f
 fitted. The head reads what the refinement head reads (the last recurrent layer's output and the
 normalised features) and gives tanh outputs, the coefficients' departure from the identity; the engine
 scales them by the model's own speech probability (no filtering in pauses) and applies g F, g being
-the mask's final bin gain (`quell_model.deep_filter_taps`, `frame_loss` below). The output layer starts
+the mask's final bin gain, bounding the departure by 1 - g so that a bin the mask keeps whole is left
+alone (`quell_model.deep_filter_taps`, `frame_loss` below). The output layer starts
 at zero, so an untrained head changes nothing.
 
 The data is the dumper's (`dump-features --spectra --complex-bins K`): the engine's own compressed
@@ -39,7 +40,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (deep_filter_taps, phase_advances, gate_by_speech, load_safetensors,  # noqa: E402
+from quell_model import (deep_filter_taps, gate_by_speech, load_safetensors,  # noqa: E402
                          refine_gains, save_with_new_head)
 from refine_head import trunk  # noqa: E402
 
@@ -91,12 +92,10 @@ def prepare(model, d: str, bins: int, max_frames: int, decay: float):
         k = min(model.refine.out_features, bins)
         r = gate_by_speech(2.0 * torch.sigmoid(model.refine_logits(y, f)), p[:, None])
         gb[:, :k] = refine_gains(gb[:, :k], r[:, :k]).clamp(0.0, 1.0)
-    ncz = torch.from_numpy(nc[:T])
-    ph = phase_advances(ncz[:, 0::2], ncz[:, 1::2])
-    xr, xi = expand(ncz)
+    xr, xi = expand(torch.from_numpy(nc[:T]))
     c = torch.from_numpy(cc[:T])
     care = torch.from_numpy(cs[:T]) >= 0
-    return dict(y=y, f=f, ph=ph, g=gb, p=p, xr=xr, xi=xi, sr=c[:, 0::2], si=c[:, 1::2], care=care,
+    return dict(y=y, f=f, g=gb, p=p, xr=xr, xi=xi, sr=c[:, 0::2], si=c[:, 1::2], care=care,
                 v=torch.from_numpy(v[:T]).clamp(0.0, 1.0))
 
 
@@ -110,10 +109,9 @@ def frame_loss(model, d, idx, order: int, args, norm: float, identity: bool = Fa
     if identity:
         fr, fi = xr[-1], xi[-1]
     else:
-        dep = model.deep_filter_departure(d["y"][idx], d["f"][idx], d["ph"][idx])
+        dep = model.deep_filter_departure(d["y"][idx], d["f"][idx])
         # The engine's bound: the departure shrinks with the bin's gain, none where g = 1.
-        p = d["p"][idx][:, None] * (1.0 - d["g"][idx])
-        re, im = deep_filter_taps(dep, p, order)
+        re, im = deep_filter_taps(dep, d["p"][idx][:, None] * (1.0 - d["g"][idx]), order)
         fr = torch.zeros(B, K)
         fi = torch.zeros(B, K)
         for i in range(order):
@@ -147,7 +145,6 @@ def main():
     ap.add_argument("--speech-weight", type=float, default=5.0, help="1 + W x VAD frame weights")
     ap.add_argument("--over-suppress", type=float, default=0.3, help="extra weight on output below the clean")
     ap.add_argument("--complex-weight", type=float, default=1.0, help="weight of the complex term next to the magnitude term")
-    ap.add_argument("--phase", action="store_true", help="the head also reads each bin's phase advance")
     ap.add_argument("--gain-decay", type=float, default=0.2, help="the engine's release limit to replay")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -161,7 +158,7 @@ def main():
     f16 = header["gain.weight"]["dtype"] == "F16"
     for p in model.parameters():
         p.requires_grad_(False)
-    head = model.add_deep_filter_head(args.bins, args.order, args.hidden, args.phase)
+    head = model.add_deep_filter_head(args.bins, args.order, args.hidden)
     if args.hidden > 0:  # a random start for the inner layer; the output layer stays at zero
         torch.nn.init.xavier_uniform_(model.deep_filter_hidden.weight)
         torch.nn.init.zeros_(model.deep_filter_hidden.bias)

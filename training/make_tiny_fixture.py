@@ -10,8 +10,7 @@
 - tests/fixtures/tiny_random_refine.safetensors + parity_tiny_random_refine.safetensors: the same sizes
   as tiny_random_v2 plus a bin-refinement head with a tanh layer (30 bins, 10 units), random weights
 - tests/fixtures/tiny_random_filter.safetensors + parity_tiny_random_filter.safetensors: the same sizes
-  plus a deep filter with a tanh layer that reads phase advances (12 bins, order 3, 9 units; the fixture
-  carries random unit phasors as `deep_filter_phase`) and a linear refinement head (7 bins)
+  plus a deep filter with a tanh layer (12 bins, order 3, 9 units) and a linear refinement head (7 bins)
 
 Sizes deliberately differ from any real model (and from each other), so a Rust loader that hard-codes a
 size, or mixes up D/H/F/B, fails on them. Deterministic (fixed seeds): the tensors and the parity data
@@ -35,13 +34,13 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMES = 200
 
 # name, cell, seed, (F, B, D, H, L), feature version, (refined bins, refinement tanh units) or None,
-# (filtered bins, order, filter tanh units, phase inputs) or None
+# (filtered bins, order, filter tanh units) or None
 FIXTURES = (
     ("tiny_random", "gru", 1234, (34, 32, 16, 24, 2), 1, None, None),
     ("tiny_random_lstm", "lstm", 4321, (27, 19, 12, 20, 2), 1, None, None),
     ("tiny_random_v2", "gru", 2468, (84, 20, 12, 16, 1), 2, None, None),
     ("tiny_random_refine", "gru", 1357, (84, 20, 12, 16, 1), 2, (30, 10), None),
-    ("tiny_random_filter", "gru", 9753, (84, 20, 12, 16, 1), 2, (7, 0), (12, 3, 9, True)),
+    ("tiny_random_filter", "gru", 9753, (84, 20, 12, 16, 1), 2, (7, 0), (12, 3, 9)),
 )
 
 
@@ -80,13 +79,8 @@ def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=No
     feats = rng.normal(-5.0, 2.0, (FRAMES, F)).astype(np.float32)
     gains, vad = run_from_zero(model, feats)
     factors = run_refine_from_zero(model, feats) if refine is not None else None
-    phase = None
-    if dfilter is not None and dfilter[3]:
-        a = rng.uniform(-np.pi, np.pi, (FRAMES, dfilter[0]))
-        phase = np.stack([np.cos(a), np.sin(a)], -1).reshape(FRAMES, -1).astype(np.float32)
-    coefs = run_deep_filter_from_zero(model, feats, phase) if dfilter is not None else None
-    write_parity(parity_path, model_rel, feats, gains, vad, refine=factors, deep_filter=coefs,
-                 deep_filter_phase=phase)
+    coefs = run_deep_filter_from_zero(model, feats) if dfilter is not None else None
+    write_parity(parity_path, model_rel, feats, gains, vad, refine=factors, deep_filter=coefs)
     err = verify_files(model_path, parity_path)
     print(f"wrote {model_rel} ({os.path.getsize(model_path)} bytes) and {parity_rel} "
           f"({os.path.getsize(parity_path)} bytes)")

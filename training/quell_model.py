@@ -56,7 +56,6 @@ class QuellNet(nn.Module):
         self.deep_filter_hidden: Optional[nn.Linear] = None
         self.deep_filter: Optional[nn.Linear] = None
         self.deep_filter_order = 0
-        self.deep_filter_phase = False
 
     def add_refine_head(self, bins: int, hidden: int = 0) -> nn.Module:
         """Create the bin-refinement head: from the last recurrent layer's output and the normalised
@@ -72,32 +71,25 @@ class QuellNet(nn.Module):
             self.refine.bias.zero_()
         return nn.ModuleList([m for m in (self.refine_hidden, self.refine) if m is not None])
 
-    def add_deep_filter_head(self, bins: int, order: int, hidden: int = 0, phase: bool = False) -> nn.Module:
+    def add_deep_filter_head(self, bins: int, order: int, hidden: int = 0) -> nn.Module:
         """Create the deep filter head: from the same input as the refinement head, for FFT bins
         [0, bins), `order` complex coefficients per bin that combine the bin's current and past STFT
         values (`deep_filter_taps`, `apply_deep_filter`). The output layer starts at zero, so the
-        filter is the identity until trained. `phase`: the head also reads each filtered bin's phase
-        advance since the last frame (`phase_advances`)."""
-        n_in = self.hidden + self.n_features + (2 * bins if phase else 0)
+        filter is the identity until trained."""
+        n_in = self.hidden + self.n_features
         dev = self.gain.weight.device
         self.deep_filter_hidden = nn.Linear(n_in, hidden).to(dev) if hidden > 0 else None
         self.deep_filter = nn.Linear(hidden if hidden > 0 else n_in, 2 * order * bins).to(dev)
         self.deep_filter_order = order
-        self.deep_filter_phase = phase
         with torch.no_grad():
             self.deep_filter.weight.zero_()
             self.deep_filter.bias.zero_()
         return nn.ModuleList([m for m in (self.deep_filter_hidden, self.deep_filter) if m is not None])
 
-    def deep_filter_departure(self, y: torch.Tensor, features: torch.Tensor,
-                              phase: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def deep_filter_departure(self, y: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """tanh of the deep filter head's outputs, [..., bins * order * 2] (bin, tap, re/im): the
-        coefficients' departure from the identity, before the engine's speech gate. `phase`
-        [..., 2 * bins]: the phase advances, for a head that reads them."""
-        parts = [y, (features - self.feature_mean) / self.feature_std]
-        if self.deep_filter_phase:
-            parts.append(phase)
-        u = torch.cat(parts, dim=-1)
+        coefficients' departure from the identity, before the engine's speech gate."""
+        u = torch.cat([y, (features - self.feature_mean) / self.feature_std], dim=-1)
         if self.deep_filter_hidden is not None:
             u = torch.tanh(self.deep_filter_hidden(u))
         return torch.tanh(self.deep_filter(u))
@@ -174,26 +166,11 @@ def gate_by_speech(r: torch.Tensor, speech: torch.Tensor) -> torch.Tensor:
     return 1.0 + (r - 1.0) * speech
 
 
-def phase_advances(re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
-    """Each bin's phase advance since the previous frame as a unit phasor, X(t) X*(t-1) / |.|, from
-    the dumper's complex values [T, K] (compressed or not: only the phase counts; 0 where there is no
-    signal, and for the first frame). Returns [T, 2K], re and im interleaved, as the engine computes."""
-    zr = torch.zeros_like(re)
-    zi = torch.zeros_like(re)
-    zr[1:] = re[1:] * re[:-1] + im[1:] * im[:-1]
-    zi[1:] = im[1:] * re[:-1] - re[1:] * im[:-1]
-    m = torch.sqrt(zr * zr + zi * zi)
-    ok = m > 1e-9
-    out = torch.zeros(re.shape[0], re.shape[1], 2)
-    out[..., 0] = torch.where(ok, zr / m.clamp_min(1e-30), torch.zeros_like(m))
-    out[..., 1] = torch.where(ok, zi / m.clamp_min(1e-30), torch.zeros_like(m))
-    return out.reshape(re.shape[0], -1)
-
-
 def deep_filter_taps(departure: torch.Tensor, speech: torch.Tensor, order: int):
     """The engine's coefficients (real, imag), each [..., bins, order], from the head's departure
-    [..., bins * order * 2] and the speech probability [...] (or a per-bin scale [..., bins]):
-    c = identity + p * departure (the filter acts only while the model hears speech)."""
+    [..., bins * order * 2] and the speech probability [...] (or a per-bin scale [..., bins]: the engine
+    also bounds the departure by 1 - g): c = identity + p * departure (the filter acts only while the
+    model hears speech)."""
     d = departure.reshape(*departure.shape[:-1], -1, order, 2)
     d = d * (speech[..., None, None] if speech.dim() == d.dim() - 2 else speech[..., None, None, None])
     re, im = d[..., 0].clone(), d[..., 1]
@@ -294,11 +271,8 @@ def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str], f16_w
 
     meta = {str(k): str(v) for k, v in metadata.items()}
     meta.pop("deep_filter_order", None)
-    meta.pop("deep_filter_phase", None)
     if model.deep_filter is not None:
         meta["deep_filter_order"] = str(model.deep_filter_order)
-        if model.deep_filter_phase:
-            meta["deep_filter_phase"] = "1"
     missing = [k for k in required_metadata(meta.get("cell", "gru")) if k not in meta]
     if missing:
         raise ValueError(f"metadata lacks {missing}")
@@ -339,8 +313,7 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
     if "deep_filter.weight" in tensors:
         order = int(meta["deep_filter_order"])
         dh = tensors["deep_filter_hidden.weight"].shape[0] if "deep_filter_hidden.weight" in tensors else 0
-        model.add_deep_filter_head(tensors["deep_filter.weight"].shape[0] // (2 * order), order, dh,
-                                   meta.get("deep_filter_phase", "0") == "1")
+        model.add_deep_filter_head(tensors["deep_filter.weight"].shape[0] // (2 * order), order, dh)
     expected = model_tensors(model)
     if set(expected) != set(tensors):
         raise ValueError(f"{path}: tensor names differ: extra {sorted(set(tensors) - set(expected))}, "
@@ -403,13 +376,11 @@ def run_refine_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def run_deep_filter_from_zero(model: QuellNet, features: np.ndarray,
-                              phase: Optional[np.ndarray] = None) -> np.ndarray:
-    """The deep filter head's departures tanh(a) [T, 2*order*bins] over raw features [T,F] (and phase
-    advances [T, 2*bins] for a head that reads them) from a zero state (before the speech gate)."""
+def run_deep_filter_from_zero(model: QuellNet, features: np.ndarray) -> np.ndarray:
+    """The deep filter head's departures tanh(a) [T, 2*order*bins] over raw features [T,F] from a
+    zero state (before the engine's speech gate)."""
     y, f = _last_layer_from_zero(model, features)
-    ph = None if phase is None else torch.from_numpy(np.asarray(phase, dtype=np.float32))[None]
-    return model.deep_filter_departure(y, f, ph)[0].numpy().astype(np.float32)
+    return model.deep_filter_departure(y, f)[0].numpy().astype(np.float32)
 
 
 @torch.no_grad()
@@ -421,8 +392,7 @@ def run_from_zero(model: QuellNet, features: np.ndarray) -> Tuple[np.ndarray, np
     return gains[0].numpy().astype(np.float32), vad[0].numpy().astype(np.float32)
 
 
-def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray,
-                    phase: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Frame-by-frame float64 implementation of the FORMATS.md equations, independent of torch.nn:
     used to check that a written file means what the torch model computed."""
     t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
@@ -435,7 +405,7 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray,
     c = [np.zeros(H) for _ in range(layers)]
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))
     gains, vad, room, refine, dfilter = [], [], [], [], []
-    for t_i, f in enumerate(np.asarray(features, dtype=np.float64)):
+    for f in np.asarray(features, dtype=np.float64):
         x = np.tanh(t["input.weight"] @ ((f - t["feature_mean"]) / t["feature_std"]) + t["input.bias"])
         for l in range(layers):
             gi = t[f"{cell}.{l}.weight_ih"] @ x + t[f"{cell}.{l}.bias_ih"]
@@ -462,8 +432,6 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray,
             refine.append(2.0 * sig(t["refine.weight"] @ u + t["refine.bias"]))
         if "deep_filter.weight" in t:
             u = np.concatenate([x, (f - t["feature_mean"]) / t["feature_std"]])
-            if phase is not None:
-                u = np.concatenate([u, np.asarray(phase[t_i], dtype=np.float64)])
             if "deep_filter_hidden.weight" in t:
                 u = np.tanh(t["deep_filter_hidden.weight"] @ u + t["deep_filter_hidden.bias"])
             dfilter.append(np.tanh(t["deep_filter.weight"] @ u + t["deep_filter.bias"]))
@@ -475,7 +443,7 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray,
 
 def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np.ndarray, vad: np.ndarray,
                  reverb_gains: Optional[np.ndarray] = None, refine: Optional[np.ndarray] = None,
-                 deep_filter: Optional[np.ndarray] = None, deep_filter_phase: Optional[np.ndarray] = None) -> None:
+                 deep_filter: Optional[np.ndarray] = None) -> None:
     from safetensors.numpy import save_file
 
     t = {
@@ -489,8 +457,6 @@ def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np
         t["refine"] = np.ascontiguousarray(refine, dtype=np.float32)
     if deep_filter is not None:
         t["deep_filter"] = np.ascontiguousarray(deep_filter, dtype=np.float32)
-    if deep_filter_phase is not None:
-        t["deep_filter_phase"] = np.ascontiguousarray(deep_filter_phase, dtype=np.float32)
     save_file(t, path, metadata={"model": model_rel_path})
     os.chmod(path, 0o644)
 
@@ -509,10 +475,7 @@ def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
         raise ValueError(f"{parity_path}: no 'model' metadata")
     g, v = run_from_zero(model, par["features"])
     tensors = load_file(model_path)
-    ph = par.get("deep_filter_phase")
-    if model.deep_filter_phase and ph is None:
-        raise ValueError(f"{parity_path}: the model's deep filter reads phase advances but the fixture has none")
-    rg, rv = reference_numpy(tensors, par["features"], ph)
+    rg, rv = reference_numpy(tensors, par["features"])
     err = max(np.abs(g - par["gains"]).max(), np.abs(v - par["vad"]).max(),
               np.abs(rg - par["gains"]).max(), np.abs(rv - par["vad"]).max())
     if model.reverb_gain is not None:
@@ -531,7 +494,7 @@ def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
         if "deep_filter" not in par:
             raise ValueError(f"{parity_path}: the model has a deep filter but the fixture has no deep_filter")
         rd = reference_numpy.last_deep_filter
-        err = max(err, np.abs(run_deep_filter_from_zero(model, par["features"], ph) - par["deep_filter"]).max(),
+        err = max(err, np.abs(run_deep_filter_from_zero(model, par["features"]) - par["deep_filter"]).max(),
                   np.abs(rd - par["deep_filter"]).max())
     if not err < tol:
         raise AssertionError(f"parity check failed: max |diff| = {err:.3g} >= {tol}")
@@ -561,14 +524,9 @@ def save_with_new_head(model: QuellNet, meta: Dict[str, str], out: str, f16: boo
             model_rel = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))["__metadata__"]["model"]
         room = run_reverb_from_zero(model, x) if model.reverb_gain is not None else None
         refine = run_refine_from_zero(model, x) if model.refine is not None else None
-        ph = None
-        if model.deep_filter_phase:  # random unit phasors: any input the head may see
-            a = np.random.default_rng(7).uniform(-np.pi, np.pi, (x.shape[0], model.deep_filter.out_features
-                                                                // (2 * model.deep_filter_order)))
-            ph = np.stack([np.cos(a), np.sin(a)], -1).reshape(x.shape[0], -1).astype(np.float32)
-        dfilter = run_deep_filter_from_zero(model, x, ph) if model.deep_filter is not None else None
+        dfilter = run_deep_filter_from_zero(model, x) if model.deep_filter is not None else None
         ptmp = parity_out + ".tmp"
-        write_parity(ptmp, model_rel, x, gains, vad, room, refine, dfilter, ph)
+        write_parity(ptmp, model_rel, x, gains, vad, room, refine, dfilter)
         err = verify_files(tmp, ptmp)
         os.replace(ptmp, parity_out)
         print(f"wrote {parity_out}: max |diff| {err:.2e}")

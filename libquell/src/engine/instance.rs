@@ -180,38 +180,21 @@ impl ModelInstance {
                 .is_some_and(|(m, _)| m.needs_long_window())
     }
 
-    /// Whether a deep filter (this network's or the member's) reads `run`'s `phase`.
-    pub fn reads_phase(&self) -> bool {
-        self.weights
-            .deep_filter
-            .as_ref()
-            .is_some_and(|d| d.phase_inputs)
-            || self.member.as_ref().is_some_and(|(m, _)| m.reads_phase())
-    }
-
     /// Whether the model has the reverb head, so `run`'s `room` does anything.
     pub fn has_reverb_head(&self) -> bool {
         self.weights.has_reverb_head()
     }
 
     /// Run the network on one frame's power spectrum (and long-window power, read only by feature
-    /// version 2; and the lowest bins' phase advances, re and im per bin, read only by a deep filter
-    /// with phase inputs) for mask channel `c`; returns speech probability. `room` (0..1) is the share of
+    /// version 2) for mask channel `c`; returns speech probability. `room` (0..1) is the share of
     /// the reverberation to keep: 0 is the dry head alone (direct sound and early reflections),
     /// 1 the reverb head (speech with its room); ignored by a model without the reverb head.
     /// With a member, both networks run and the mean of their speech probabilities is returned.
-    pub fn run(
-        &mut self,
-        c: usize,
-        power: &[f32],
-        long_power: &[f32],
-        phase: &[f32],
-        room: f32,
-    ) -> f32 {
-        let own = self.run_own(c, power, long_power, phase, room);
+    pub fn run(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
+        let own = self.run_own(c, power, long_power, room);
         match &mut self.member {
             Some((m, _)) => {
-                let theirs = m.run(c, power, long_power, phase, room);
+                let theirs = m.run(c, power, long_power, room);
                 // A network without a filter contributes the identity.
                 if self.filter_order > 0 {
                     let mine = self.weights.deep_filter.is_some();
@@ -235,14 +218,7 @@ impl ModelInstance {
         (self.filter_order > 0).then(|| (self.filter[c].as_slice(), self.filter_order))
     }
 
-    fn run_own(
-        &mut self,
-        c: usize,
-        power: &[f32],
-        long_power: &[f32],
-        phase: &[f32],
-        room: f32,
-    ) -> f32 {
+    fn run_own(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
         self.bands.band_energies(power, &mut self.energies);
         features::compute(&self.energies, long_power, &mut self.features);
         let state = &mut self.states[c];
@@ -275,7 +251,7 @@ impl ModelInstance {
         }
         if self.weights.deep_filter.is_some() {
             let f = &mut self.filter[c];
-            if state.deep_filter(&self.weights, phase, f) {
+            if state.deep_filter(&self.weights, f) {
                 // Like the refinement, only while the model hears speech; in pauses the gains
                 // alone decide.
                 let v = if vad.is_finite() {
@@ -384,11 +360,8 @@ mod tests {
             };
             let power: Vec<f32> = (0..bins).map(|k| comb(k, 1.0)).collect();
             let long: Vec<f32> = (0..long_bins).map(|k| comb(k, 2.0)).collect();
-            let v = both.run(0, &power, &long, &[], 1.0);
-            let (va, vb) = (
-                a.run(0, &power, &long, &[], 1.0),
-                b.run(0, &power, &long, &[], 1.0),
-            );
+            let v = both.run(0, &power, &long, 1.0);
+            let (va, vb) = (a.run(0, &power, &long, 1.0), b.run(0, &power, &long, 1.0));
             assert!(
                 (v - 0.5 * (va + vb)).abs() < 1e-6,
                 "hop {t}: {v} vs {va}, {vb}"

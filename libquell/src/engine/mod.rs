@@ -21,7 +21,6 @@ use realfft::num_complex::Complex;
 use crate::dsp::denormal::FtzGuard;
 use crate::dsp::grid::FrameGrid;
 use crate::dsp::hum::HumRemover;
-use crate::model::weights::MAX_DEEP_FILTER_BINS;
 use block::BlockAdapter;
 use channel::Channel;
 use gate::Gate;
@@ -48,10 +47,6 @@ pub struct Engine {
     mean_power: Vec<f32>,
     mean_long_power: Vec<f32>,
     bin_gains: Vec<f32>,
-    /// The lowest bins' cross-spectrum with the last hop, and its phase (re, im per bin), for a
-    /// deep filter that reads it.
-    cross: Vec<Complex<f32>>,
-    phase: Vec<f32>,
     /// Last speech probability per channel (for a VAD gate or a display).
     vad: Vec<f32>,
     gate: Gate,
@@ -106,8 +101,6 @@ impl Engine {
             mean_power: vec![0.0; bins],
             mean_long_power: vec![0.0; crate::dsp::features::LONG_HOPS * grid.hop / 2 + 1],
             bin_gains: vec![0.0; bins],
-            cross: vec![Complex::new(0.0, 0.0); MAX_DEEP_FILTER_BINS.min(bins)],
-            phase: vec![0.0; 2 * MAX_DEEP_FILTER_BINS.min(bins)],
             vad: vec![0.0; n_channels],
             gate: Gate::new(grid, n_channels),
             speech: SpeechFollower::new(grid, n_channels),
@@ -254,7 +247,6 @@ impl Engine {
             ch.analyse(long);
         }
         let link = self.params.stereo_link && n_ch > 1;
-        let phase = self.model.reads_phase();
         if link {
             self.mean_power.fill(0.0);
             self.mean_long_power.fill(0.0);
@@ -266,31 +258,13 @@ impl Engine {
                     *m += p / n_ch as f32;
                 }
             }
-            if phase {
-                self.cross.fill(Complex::new(0.0, 0.0));
-                for ch in &self.channels {
-                    ch.add_cross_spectrum(&mut self.cross);
-                }
-                unit_phasors(&self.cross, &mut self.phase);
-            }
-            let v = self.model.run(
-                0,
-                &self.mean_power,
-                &self.mean_long_power,
-                &self.phase,
-                room,
-            );
+            let v = self
+                .model
+                .run(0, &self.mean_power, &self.mean_long_power, room);
             self.vad.fill(v);
         } else {
             for (c, ch) in self.channels.iter().enumerate() {
-                if phase {
-                    self.cross.fill(Complex::new(0.0, 0.0));
-                    ch.add_cross_spectrum(&mut self.cross);
-                    unit_phasors(&self.cross, &mut self.phase);
-                }
-                self.vad[c] = self
-                    .model
-                    .run(c, &ch.power, &ch.long_power, &self.phase, room);
+                self.vad[c] = self.model.run(c, &ch.power, &ch.long_power, room);
             }
         }
 
@@ -412,15 +386,5 @@ impl Engine {
             std::mem::swap(&mut ch.hum_then, &mut ch.hum_now);
             ch.hum_then_live = ch.hum_then.iter().any(|&h| h != 0.0);
         }
-    }
-}
-
-/// Each value's phase as a unit phasor, re and im interleaved (0 for a value of no size).
-fn unit_phasors(z: &[Complex<f32>], out: &mut [f32]) {
-    for (z, o) in z.iter().zip(out.chunks_exact_mut(2)) {
-        let m = z.norm();
-        let (re, im) = if m > 1e-30 { (z.re / m, z.im / m) } else { (0.0, 0.0) };
-        o[0] = re;
-        o[1] = im;
     }
 }

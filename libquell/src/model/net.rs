@@ -19,9 +19,7 @@ pub struct NetState {
     /// layer (empty for a model without the head).
     refine_in: Vec<f32>,
     refine_mid: Vec<f32>,
-    /// The deep filter head's input (`refine_in`'s, then the phase advances when it reads them) and
-    /// tanh layer (empty without the head or the layer).
-    filter_in: Vec<f32>,
+    /// The deep filter head's tanh layer (empty without one); it reads `refine_in` too.
     filter_mid: Vec<f32>,
 }
 
@@ -40,20 +38,12 @@ impl NetState {
             dense: vec![0.0; w.dense],
             gi: vec![0.0; gates * max_h],
             gh: vec![0.0; gates * max_h],
-            refine_in: match &w.refine {
-                Some(_) => vec![0.0; w.hidden_sizes().last().unwrap_or(w.dense) + w.n_features],
-                None => Vec::new(),
+            refine_in: if w.refine.is_some() || w.deep_filter.is_some() {
+                vec![0.0; w.hidden_sizes().last().unwrap_or(w.dense) + w.n_features]
+            } else {
+                Vec::new()
             },
             refine_mid: vec![0.0; w.refine.as_ref().map_or(0, |r| r.hidden_size())],
-            filter_in: match &w.deep_filter {
-                Some(d) => vec![
-                    0.0;
-                    w.hidden_sizes().last().unwrap_or(w.dense)
-                        + w.n_features
-                        + if d.phase_inputs { 2 * d.bins } else { 0 }
-                ],
-                None => Vec::new(),
-            },
             filter_mid: vec![0.0; w.deep_filter.as_ref().map_or(0, |d| d.net.hidden_size())],
         }
     }
@@ -164,23 +154,14 @@ impl NetState {
 
     /// The deep filter's coefficients' departure from the identity for the frame `step` just ran,
     /// in [-1, 1] (`DeepFilterHead`'s order: bin, tap, re/im): `out` gets the first
-    /// `min(out.len(), 2 * order * bins)`. `phase` holds the bins' phase advances (re, im per bin;
-    /// read only by a head with `phase_inputs`; missing values count as 0). Returns false, leaving
-    /// `out` alone, for a model without it.
-    pub fn deep_filter(&mut self, w: &ModelWeights, phase: &[f32], out: &mut [f32]) -> bool {
+    /// `min(out.len(), 2 * order * bins)`. Returns false, leaving `out` alone, for a model without it.
+    pub fn deep_filter(&mut self, w: &ModelWeights, out: &mut [f32]) -> bool {
         let Some(head) = &w.deep_filter else {
             return false;
         };
-        let last = self.hidden.last().unwrap_or(&self.dense);
-        let (h, rest) = self.filter_in.split_at_mut(last.len());
-        h.copy_from_slice(last);
-        let (x, ph) = rest.split_at_mut(self.x.len());
-        x.copy_from_slice(&self.x);
-        let n = ph.len().min(phase.len());
-        ph[..n].copy_from_slice(&phase[..n]);
-        ph[n..].fill(0.0);
+        self.fill_head_input();
         let n = out.len().min(head.net.bins);
-        run_bin_head(&head.net, &self.filter_in, &mut self.filter_mid, &mut out[..n]);
+        run_bin_head(&head.net, &self.refine_in, &mut self.filter_mid, &mut out[..n]);
         tanh_in_place(&mut out[..n]);
         true
     }

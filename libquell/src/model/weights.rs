@@ -129,16 +129,12 @@ pub const MAX_DEEP_FILTER_ORDER: usize = 8;
 /// A causal deep filter on FFT bins `[0, bins)`: per frame and bin, `order` complex coefficients
 /// that combine the bin's current and `order - 1` past STFT values. The head (same input and
 /// optional tanh layer as [`RefineHead`]) gives `2 * order * bins` outputs, `tanh` of which, ordered
-/// bin, tap (0 = now), re/im, are the coefficients' departure from the identity (1 on tap 0). With
-/// `phase_inputs` the head's input ends with the bins' phase advances.
+/// bin, tap (0 = now), re/im, are the coefficients' departure from the identity (1 on tap 0).
 #[derive(Debug, Clone)]
 pub struct DeepFilterHead {
     pub net: RefineHead,
     pub bins: usize,
     pub order: usize,
-    /// Whether the head also reads each filtered bin's phase advance since the last frame
-    /// (metadata `deep_filter_phase` = 1): `X(t) X*(t-1) / |X(t) X*(t-1)|`, re and im per bin.
-    pub phase_inputs: bool,
 }
 
 /// A band-gain head: `[B, H]` weights and `[B]` bias, sigmoid.
@@ -675,20 +671,18 @@ fn read_deep_filter(
     m: &HashMap<String, String>,
     input: usize,
 ) -> Result<Option<DeepFilterHead>, ModelError> {
-    let has = |n: &str| r.has(&format!("{n}.weight")) || r.has(&format!("{n}.bias"));
-    if !has("deep_filter") && !has("deep_filter_hidden") {
-        for key in ["deep_filter_order", "deep_filter_phase"] {
-            if let Some(v) = m.get(key) {
-                return Err(ModelError::BadMetadata {
-                    key,
-                    value: v.chars().take(40).collect(),
-                    why: "the file has no deep_filter tensors".into(),
-                });
-            }
-        }
-        return Ok(None);
-    }
+    let Some(net) = read_bin_head(r, input, "deep_filter", "deep_filter_hidden")? else {
+        return match m.get("deep_filter_order") {
+            None => Ok(None),
+            Some(v) => Err(ModelError::BadMetadata {
+                key: "deep_filter_order",
+                value: v.chars().take(40).collect(),
+                why: "the file has no deep_filter tensors".into(),
+            }),
+        };
+    };
     let order = meta_usize(m, "deep_filter_order")?;
+    let rows = net.bins;
     let bad = |why: String| ModelError::BadMetadata {
         key: "deep_filter_order",
         value: order.to_string(),
@@ -697,32 +691,14 @@ fn read_deep_filter(
     if !(1..=MAX_DEEP_FILTER_ORDER).contains(&order) {
         return Err(bad(format!("must be 1 to {MAX_DEEP_FILTER_ORDER}")));
     }
-    let phase_inputs = match m.get("deep_filter_phase").map(|v| v.trim()) {
-        None | Some("0") => false,
-        Some("1") => true,
-        Some(v) => {
-            return Err(ModelError::BadMetadata {
-                key: "deep_filter_phase",
-                value: v.chars().take(40).collect(),
-                why: "must be 0 or 1".into(),
-            });
-        }
-    };
-    // The row count fixes the bins, and with phase inputs the bins fix the input width.
-    let rows = r.tensor("deep_filter.weight")?.0.first().copied().unwrap_or(0);
-    if rows == 0 || rows % (2 * order) != 0 || rows / (2 * order) > MAX_DEEP_FILTER_BINS {
+    if rows % (2 * order) != 0 || rows / (2 * order) > MAX_DEEP_FILTER_BINS {
         return Err(bad(format!(
             "deep_filter.weight has {rows} rows: need 2 x order x bins, at most {MAX_DEEP_FILTER_BINS} bins"
         )));
     }
-    let bins = rows / (2 * order);
-    let input = input + if phase_inputs { 2 * bins } else { 0 };
-    let net = read_bin_head(r, input, "deep_filter", "deep_filter_hidden")?
-        .ok_or_else(|| ModelError::MissingTensor("deep_filter.weight".into()))?;
     Ok(Some(DeepFilterHead {
-        bins,
+        bins: rows / (2 * order),
         order,
-        phase_inputs,
         net,
     }))
 }
