@@ -117,7 +117,10 @@ fn deep_filter_head_matches_pytorch() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let w = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_filter.safetensors"))
         .unwrap();
-    let d = w.deep_filter.as_ref().expect("the fixture has a deep filter");
+    let d = w
+        .deep_filter
+        .as_ref()
+        .expect("the fixture has a deep filter");
     assert_eq!((d.bins, d.order, d.net.hidden_size()), (12, 3, 9));
     check("tests/fixtures/parity_tiny_random_filter.safetensors");
 }

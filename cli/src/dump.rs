@@ -53,7 +53,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     // A deep filter's training data: the compressed complex noisy and clean STFT of the lowest bins.
     let complex_bins: usize = args.parsed("--complex-bins", 0)?;
     if complex_bins > 0 && !spectra {
-        return Err("--complex-bins needs --spectra (its \"don't care\" bins are clean_spec's)".into());
+        return Err(
+            "--complex-bins needs --spectra (its \"don't care\" bins are clean_spec's)".into(),
+        );
     }
     // The reverb head's targets: the same gains computed against the speech with its whole room.
     let reverb_targets = args.switch("--reverb-targets");

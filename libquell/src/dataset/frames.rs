@@ -145,7 +145,11 @@ pub fn compute_with_spectra(
         }
         // The noisy values as the engine sees them: above the simulated Nyquist there is nothing.
         for (k, (&n, &c)) in spec_n.iter().zip(&spec_c).take(kc).enumerate() {
-            let n = if k < cut_bin { compress_c(n) } else { Complex::new(0.0, 0.0) };
+            let n = if k < cut_bin {
+                compress_c(n)
+            } else {
+                Complex::new(0.0, 0.0)
+            };
             let c = compress_c(c);
             out.noisy_cplx.extend([n.re, n.im]);
             out.clean_cplx.extend([c.re, c.im]);
@@ -247,7 +251,10 @@ mod tests {
                 let z = &rows.noisy_cplx[t * 20 + 2 * k..t * 20 + 2 * k + 2];
                 let m = (z[0] * z[0] + z[1] * z[1]).sqrt();
                 let want = rows.noisy_spec[t * bins + k];
-                assert!((m - want).abs() <= 1e-4 * (1.0 + want), "t {t} k {k}: {m} vs {want}");
+                assert!(
+                    (m - want).abs() <= 1e-4 * (1.0 + want),
+                    "t {t} k {k}: {m} vs {want}"
+                );
             }
         }
         // The tone's phase advances by 2 pi 440 Hz x 5 ms per hop in its bin (4, 400 Hz wide 100).
@@ -257,7 +264,8 @@ mod tests {
             z[1].atan2(z[0])
         };
         let step = (ph(t + 1) - ph(t)).rem_euclid(2.0 * std::f32::consts::PI);
-        let want = (2.0 * std::f32::consts::PI * 440.0 * 0.005).rem_euclid(2.0 * std::f32::consts::PI);
+        let want =
+            (2.0 * std::f32::consts::PI * 440.0 * 0.005).rem_euclid(2.0 * std::f32::consts::PI);
         assert!((step - want).abs() < 0.05, "phase step {step} vs {want}");
         // Without the option nothing complex is written.
         let plain = compute(&noisy, &clean, &edges, 20_000.0, 24_000.0, 2);

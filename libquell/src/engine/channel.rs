@@ -52,7 +52,10 @@ impl Channel {
             hum_now: vec![0.0; grid.hop],
             hum_then: vec![0.0; grid.hop],
             hum_then_live: false,
-            history: vec![Complex::new(0.0, 0.0); MAX_DEEP_FILTER_ORDER * MAX_DEEP_FILTER_BINS.min(grid.bins())],
+            history: vec![
+                Complex::new(0.0, 0.0);
+                MAX_DEEP_FILTER_ORDER * MAX_DEEP_FILTER_BINS.min(grid.bins())
+            ],
             history_bins: MAX_DEEP_FILTER_BINS.min(grid.bins()),
             history_pos: 0,
         }

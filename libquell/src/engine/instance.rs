@@ -198,10 +198,21 @@ impl ModelInstance {
                 // A network without a filter contributes the identity.
                 if self.filter_order > 0 {
                     let mine = self.weights.deep_filter.is_some();
-                    let id = |i: usize| if i % (2 * self.filter_order) == 0 { 1.0 } else { 0.0 };
+                    let id = |i: usize| {
+                        if i % (2 * self.filter_order) == 0 {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    };
                     for (i, f) in self.filter[c].iter_mut().enumerate() {
                         let a = if mine { *f } else { id(i) };
-                        let b = m.filter.get(c).and_then(|v| v.get(i)).copied().unwrap_or(id(i));
+                        let b = m
+                            .filter
+                            .get(c)
+                            .and_then(|v| v.get(i))
+                            .copied()
+                            .unwrap_or(id(i));
                         *f = 0.5 * (a + b);
                     }
                 }
@@ -319,7 +330,11 @@ fn identity_filter(bins: usize, order: usize) -> Vec<f32> {
 /// [`identity_filter`] in place (no allocation: the audio thread resets channels).
 fn set_identity(f: &mut [f32], order: usize) {
     for (i, x) in f.iter_mut().enumerate() {
-        *x = if i % (2 * order.max(1)) == 0 { 1.0 } else { 0.0 };
+        *x = if i % (2 * order.max(1)) == 0 {
+            1.0
+        } else {
+            0.0
+        };
     }
 }
 

@@ -161,7 +161,12 @@ impl NetState {
         };
         self.fill_head_input();
         let n = out.len().min(head.net.bins);
-        run_bin_head(&head.net, &self.refine_in, &mut self.filter_mid, &mut out[..n]);
+        run_bin_head(
+            &head.net,
+            &self.refine_in,
+            &mut self.filter_mid,
+            &mut out[..n],
+        );
         tanh_in_place(&mut out[..n]);
         true
     }

@@ -570,15 +570,18 @@ impl ModelWeights {
             + self.vad_w.len()
             + self.vad_b.len()
             + self.reverb.as_ref().map_or(0, |h| h.w.len() + h.b.len())
-            + [self.refine.as_ref(), self.deep_filter.as_ref().map(|d| &d.net)]
-                .into_iter()
-                .flatten()
-                .map(|r| {
-                    r.out.w.len()
-                        + r.out.b.len()
-                        + r.hidden.as_ref().map_or(0, |h| h.w.len() + h.b.len())
-                })
-                .sum::<usize>()
+            + [
+                self.refine.as_ref(),
+                self.deep_filter.as_ref().map(|d| &d.net),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                r.out.w.len()
+                    + r.out.b.len()
+                    + r.hidden.as_ref().map_or(0, |h| h.w.len() + h.b.len())
+            })
+            .sum::<usize>()
     }
 
     /// Multiply-accumulates per frame (one hop), of both networks when the file has a member.
@@ -1005,7 +1008,12 @@ mod tests {
         rebuild(|t, m| {
             for (name, shape) in parts {
                 let n: usize = shape.iter().product();
-                t.push((name.to_string(), shape.clone(), "F32".into(), vec![0u8; 4 * n]));
+                t.push((
+                    name.to_string(),
+                    shape.clone(),
+                    "F32".into(),
+                    vec![0u8; 4 * n],
+                ));
             }
             if let Some(o) = order {
                 m.insert("deep_filter_order".into(), o.into());
@@ -1039,7 +1047,10 @@ mod tests {
         let bad_order = |rows: usize, order: Option<&str>| {
             matches!(
                 err(&with_filter(&head(rows), order)),
-                ModelError::BadMetadata { key: "deep_filter_order", .. }
+                ModelError::BadMetadata {
+                    key: "deep_filter_order",
+                    ..
+                }
             )
         };
         assert!(matches!(
@@ -1054,10 +1065,16 @@ mod tests {
         // An order without tensors, and half a head, are broken files.
         assert!(matches!(
             err(&with_filter(&[], Some("3"))),
-            ModelError::BadMetadata { key: "deep_filter_order", .. }
+            ModelError::BadMetadata {
+                key: "deep_filter_order",
+                ..
+            }
         ));
         assert_eq!(
-            err(&with_filter(&[("deep_filter.weight", vec![60, input])], Some("3"))),
+            err(&with_filter(
+                &[("deep_filter.weight", vec![60, input])],
+                Some("3")
+            )),
             ModelError::MissingTensor("deep_filter.bias".into())
         );
     }
