@@ -40,7 +40,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (deep_filter_taps, gate_by_speech, load_safetensors,  # noqa: E402
+from head_fit import add_common_args, fit_head, load_frozen  # noqa: E402
+from quell_model import (deep_filter_taps, gate_by_speech,  # noqa: E402
                          refine_gains, save_with_new_head)
 from refine_head import trunk  # noqa: E402
 
@@ -130,34 +131,17 @@ def frame_loss(model, d, idx, order: int, args, norm: float, identity: bool = Fa
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="trained model file (.safetensors)")
-    ap.add_argument("--data", nargs="+", required=True, help="dump dir(s) written with --spectra --complex-bins")
-    ap.add_argument("--val", required=True, help="dev dump dir written the same way")
-    ap.add_argument("--out", required=True, help="model file to write (may be --model)")
-    ap.add_argument("--parity-out", default=None, help="rewrite this parity fixture with the filter")
+    add_common_args(ap, max_frames=1_440_000, steps=4000, data_help="written with --spectra --complex-bins",
+                    parity_help="with the filter", many_dumps=True)
     ap.add_argument("--bins", type=int, default=40, help="filtered FFT bins [0, K) (~100 Hz each)")
     ap.add_argument("--order", type=int, default=3, help="taps per bin: the current frame and order - 1 past ones")
     ap.add_argument("--hidden", type=int, default=0, help="tanh layer size inside the head (0: linear)")
-    ap.add_argument("--max-frames", type=int, default=1_440_000, help="training frames per dump (2 h)")
-    ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--batch", type=int, default=4096, help="frames per step")
-    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--speech-weight", type=float, default=5.0, help="1 + W x VAD frame weights")
     ap.add_argument("--over-suppress", type=float, default=0.3, help="extra weight on output below the clean")
     ap.add_argument("--complex-weight", type=float, default=1.0, help="weight of the complex term next to the magnitude term")
     ap.add_argument("--gain-decay", type=float, default=0.2, help="the engine's release limit to replay")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-
-    model, meta = load_safetensors(args.model)
-    with open(args.model, "rb") as f:
-        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-    f16 = header["gain.weight"]["dtype"] == "F16"
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model, meta, f16 = load_frozen(args)
     head = model.add_deep_filter_head(args.bins, args.order, args.hidden)
     if args.hidden > 0:  # a random start for the inner layer; the output layer stays at zero
         torch.nn.init.xavier_uniform_(model.deep_filter_hidden.weight)
@@ -181,25 +165,9 @@ def main():
 
     base = val(identity=True)
     print(f"dev loss without the filter {base:.5f}", flush=True)
-    opt = torch.optim.Adam(head.parameters(), lr=args.lr)
-    g = torch.Generator().manual_seed(args.seed)
-    best = (val(), {k: x.clone() for k, x in head.state_dict().items()})
-    for step in range(1, args.steps + 1):
-        lr = args.lr * 0.5 * (1 + np.cos(np.pi * step / args.steps))
-        for pg in opt.param_groups:
-            pg["lr"] = lr
-        loss = frame_loss(model, tr, torch.randint(0, n_tr, (args.batch,), generator=g), args.order, args, norm)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 250 == 0 or step == args.steps:
-            vl = val()
-            if vl < best[0]:
-                best = (vl, {k: x.clone() for k, x in head.state_dict().items()})
-            print(f"step {step}: train {loss.item():.5f} dev {vl:.5f} (best {best[0]:.5f})", flush=True)
-    head.load_state_dict(best[1])
+    best = fit_head(head, lambda idx: frame_loss(model, tr, idx, args.order, args, norm), val, n_tr, args)
     print(f"deep filter ({args.bins} bins, order {args.order}, hidden {args.hidden}): dev loss on those bins "
-          f"{base:.5f} -> {best[0]:.5f}", flush=True)
+          f"{base:.5f} -> {best:.5f}", flush=True)
     save_with_new_head(model, meta, args.out, f16, args.parity_out)
 
 

@@ -34,7 +34,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import gate_by_speech, load_safetensors, refine_gains, save_with_new_head  # noqa: E402
+from head_fit import add_common_args, fit_head, load_frozen  # noqa: E402
+from quell_model import gate_by_speech, refine_gains, save_with_new_head  # noqa: E402
 
 # The engine's fastest gain drop per hop when the shipped heads were fitted
 # (libquell/src/engine/instance.rs GAIN_DECAY_PER_HOP, since lowered to 0.2; `--gain-decay`).
@@ -94,33 +95,16 @@ def refined_loss(r, gb, noisy, clean, vad, norm, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="trained model file (.safetensors)")
-    ap.add_argument("--data", nargs="+", required=True, help="dump dir(s) written with --spectra")
-    ap.add_argument("--val", required=True, help="dev dump dir written with --spectra")
-    ap.add_argument("--out", required=True, help="model file to write (may be --model)")
-    ap.add_argument("--parity-out", default=None, help="rewrite this parity fixture with the refinement")
+    add_common_args(ap, max_frames=1_440_000, steps=4000, data_help="written with --spectra",
+                    parity_help="with the refinement", many_dumps=True)
     ap.add_argument("--bins", type=int, default=40, help="refined FFT bins [0, K) (~100 Hz each)")
     ap.add_argument("--hidden", type=int, default=0, help="tanh layer size inside the head (0: linear)")
-    ap.add_argument("--max-frames", type=int, default=1_440_000, help="training frames per dump (2 h)")
-    ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--batch", type=int, default=4096, help="frames per step")
-    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--speech-weight", type=float, default=5.0, help="1 + W x VAD frame weights")
     ap.add_argument("--over-suppress", type=float, default=0.0, help="extra weight on output below the clean")
     ap.add_argument("--gain-decay", type=float, default=GAIN_DECAY_PER_HOP,
                     help="the engine's release limit to replay (0.45: what the shipped heads were fitted with)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-
-    model, meta = load_safetensors(args.model)
-    with open(args.model, "rb") as f:
-        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-    f16 = header["gain.weight"]["dtype"] == "F16"
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model, meta, f16 = load_frozen(args)
     head = model.add_refine_head(args.bins, args.hidden)
     if args.hidden > 0:  # a random start for the inner layer; the output layer stays at zero
         torch.nn.init.xavier_uniform_(model.refine_hidden.weight)
@@ -160,25 +144,9 @@ def main():
         ones = torch.ones_like(va[2])
         base = refined_loss(ones, va[2], va[3], va[4], va[5], norm, args).item()
     print(f"dev loss without refinement {base:.5f}", flush=True)
-    opt = torch.optim.Adam(head.parameters(), lr=args.lr)
-    g = torch.Generator().manual_seed(args.seed)
-    best = (val(), {k: x.clone() for k, x in head.state_dict().items()})
-    for step in range(1, args.steps + 1):
-        lr = args.lr * 0.5 * (1 + np.cos(np.pi * step / args.steps))
-        for pg in opt.param_groups:
-            pg["lr"] = lr
-        loss = loss_on(tr, torch.randint(0, n_tr, (args.batch,), generator=g))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 250 == 0 or step == args.steps:
-            vl = val()
-            if vl < best[0]:
-                best = (vl, {k: x.clone() for k, x in head.state_dict().items()})
-            print(f"step {step}: train {loss.item():.5f} dev {vl:.5f} (best {best[0]:.5f})", flush=True)
-    head.load_state_dict(best[1])
+    best = fit_head(head, lambda idx: loss_on(tr, idx), val, n_tr, args)
     print(f"refinement head ({args.bins} bins, hidden {args.hidden}): dev spectrum loss on those bins "
-          f"{base:.5f} -> {best[0]:.5f}", flush=True)
+          f"{base:.5f} -> {best:.5f}", flush=True)
 
     save_with_new_head(model, meta, args.out, f16, args.parity_out)
 

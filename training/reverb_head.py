@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import load_safetensors, save_with_new_head  # noqa: E402
+from head_fit import add_common_args, fit_head, load_frozen  # noqa: E402
+from quell_model import save_with_new_head  # noqa: E402
 from train import loss_terms  # noqa: E402
 
 
@@ -69,33 +70,17 @@ def head_loss(head, hidden, targets, vad, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="trained model file (.safetensors)")
-    ap.add_argument("--data", required=True, help="dump dir written with --reverb-targets")
-    ap.add_argument("--val", required=True, help="dev dump dir written with --reverb-targets")
-    ap.add_argument("--out", required=True, help="model file to write (may be --model)")
-    ap.add_argument("--parity-out", default=None, help="rewrite this parity fixture with reverb gains")
-    ap.add_argument("--max-frames", type=int, default=720_000, help="training frames used (1 h)")
-    ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--batch", type=int, default=4096, help="frames per step")
-    ap.add_argument("--lr", type=float, default=2e-3)
+    add_common_args(ap, max_frames=720_000, steps=3000, data_help="written with --reverb-targets",
+                    parity_help="with reverb gains")
     ap.add_argument("--speech-weight", type=float, default=0.0,
                     help="1 + W x VAD frame weights (0, as train.py's reverb term: the VAD marks the direct "
                          "speech, not the room's tail this head keeps)")
     ap.add_argument("--over-suppress", type=float, default=0.5,
                     help="extra weight on gains below the target (the head exists to keep the room)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
     loss_args = SimpleNamespace(quartic=4.0, over_suppress=args.over_suppress, speech_weight=args.speech_weight)
 
-    model, meta = load_safetensors(args.model)
-    with open(args.model, "rb") as f:
-        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-    f16 = header["gain.weight"]["dtype"] == "F16"
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model, meta, f16 = load_frozen(args)
     head = model.add_reverb_head()
     for p in head.parameters():
         p.requires_grad_(True)
@@ -118,25 +103,9 @@ def main():
         dry_on_dry = head_loss(model.gain, h_va, dv, vv, loss_args).item()
     print(f"dev loss on reverberant targets: dry head {dry_on_room:.5f} (dry head on dry targets "
           f"{dry_on_dry:.5f})", flush=True)
-    opt = torch.optim.Adam(head.parameters(), lr=args.lr)
-    g = torch.Generator().manual_seed(args.seed)
-    best = (val(), {k: v.clone() for k, v in head.state_dict().items()})
-    for step in range(1, args.steps + 1):
-        lr = args.lr * 0.5 * (1 + np.cos(np.pi * step / args.steps))
-        for pg in opt.param_groups:
-            pg["lr"] = lr
-        idx = torch.randint(0, n_tr, (args.batch,), generator=g)
-        loss = head_loss(head, h_tr[idx], r_tr[idx], v_tr[idx], loss_args)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 250 == 0 or step == args.steps:
-            v = val()
-            if v < best[0]:
-                best = (v, {k: x.clone() for k, x in head.state_dict().items()})
-            print(f"step {step}: train {loss.item():.5f} dev {v:.5f} (best {best[0]:.5f})", flush=True)
-    head.load_state_dict(best[1])
-    print(f"reverb head: dev loss on reverberant targets {dry_on_room:.5f} -> {best[0]:.5f}", flush=True)
+    best = fit_head(head, lambda idx: head_loss(head, h_tr[idx], r_tr[idx], v_tr[idx], loss_args), val,
+                    n_tr, args)
+    print(f"reverb head: dev loss on reverberant targets {dry_on_room:.5f} -> {best:.5f}", flush=True)
 
     meta = dict(meta)
     meta["description"] = meta.get("description", "")

@@ -943,9 +943,9 @@ mod tests {
         ));
     }
 
-    /// The fixture with refinement-head tensors of the given shapes added (zeros).
-    fn with_refine(parts: &[(&str, Vec<usize>)]) -> Vec<u8> {
-        rebuild(|t, _| {
+    /// The fixture with tensors of the given shapes added (zeros) and metadata keys set.
+    fn with_extra(parts: &[(&str, Vec<usize>)], meta: &[(&str, &str)]) -> Vec<u8> {
+        rebuild(|t, m| {
             for (name, shape) in parts {
                 let n: usize = shape.iter().product();
                 t.push((
@@ -955,7 +955,15 @@ mod tests {
                     vec![0u8; 4 * n],
                 ));
             }
+            for (k, v) in meta {
+                m.insert(k.to_string(), v.to_string());
+            }
         })
+    }
+
+    /// The fixture with refinement-head tensors of the given shapes added (zeros).
+    fn with_refine(parts: &[(&str, Vec<usize>)]) -> Vec<u8> {
+        with_extra(parts, &[])
     }
 
     #[test]
@@ -1005,20 +1013,11 @@ mod tests {
 
     /// The fixture with deep-filter tensors of the given shapes (zeros) and `deep_filter_order`.
     fn with_filter(parts: &[(&str, Vec<usize>)], order: Option<&str>) -> Vec<u8> {
-        rebuild(|t, m| {
-            for (name, shape) in parts {
-                let n: usize = shape.iter().product();
-                t.push((
-                    name.to_string(),
-                    shape.clone(),
-                    "F32".into(),
-                    vec![0u8; 4 * n],
-                ));
-            }
-            if let Some(o) = order {
-                m.insert("deep_filter_order".into(), o.into());
-            }
-        })
+        let meta: Vec<(&str, &str)> = order
+            .map(|o| ("deep_filter_order", o))
+            .into_iter()
+            .collect();
+        with_extra(parts, &meta)
     }
 
     #[test]
