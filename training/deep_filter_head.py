@@ -14,7 +14,8 @@ fitted. The head reads what the refinement head reads (the last recurrent layer'
 normalised features) and gives tanh outputs, the coefficients' departure from the identity; the engine
 scales them by the model's own speech probability (no filtering in pauses) and applies g F, g being
 the mask's final bin gain, bounding the departure by 1 - g so that a bin the mask keeps whole is left
-alone (`quell_model.deep_filter_taps`, `frame_loss` below). The output layer starts
+alone; then it gives the filtered bins, together, the energy the mask alone left them, no bin above its
+input (`quell_model.deep_filter_taps`, `frame_loss` below). The output layer starts
 at zero, so an untrained head changes nothing.
 
 The data is the dumper's (`dump-features --spectra --complex-bins K`): the engine's own compressed
@@ -120,7 +121,17 @@ def frame_loss(model, d, idx, order: int, args, norm: float, identity: bool = Fa
             fr = fr + re[..., i] * a - im[..., i] * b
             fi = fi + re[..., i] * b + im[..., i] * a
     g = d["g"][idx]
-    yr, yi, ym = compress(g * fr, g * fi)
+    yr, yi = g * fr, g * fi
+    # The engine gives the filtered band the masked band's energy back, no bin above its input.
+    x0r, x0i = xr[-1], xi[-1]
+    before = ((g * x0r) ** 2 + (g * x0i) ** 2).sum(-1, keepdim=True)
+    after = (yr ** 2 + yi ** 2).sum(-1, keepdim=True)
+    a = torch.sqrt((before + 1e-12) / (after + 1e-12))
+    yr, yi = yr * a, yi * a
+    m = torch.sqrt(yr ** 2 + yi ** 2 + 1e-30)
+    s = torch.clamp(torch.sqrt(x0r ** 2 + x0i ** 2 + 1e-30) / m, max=1.0)
+    yr, yi = yr * s, yi * s
+    yr, yi, ym = compress(yr, yi)
     sr, si, care = d["sr"][idx], d["si"][idx], d["care"][idx].float()
     sm = torch.sqrt(sr * sr + si * si)
     per = (args.complex_weight * ((yr - sr) ** 2 + (yi - si) ** 2) + (ym - sm) ** 2

@@ -33,6 +33,8 @@ pub(crate) struct Channel {
     history: Vec<Complex<f32>>,
     history_bins: usize,
     history_pos: usize,
+    /// Scratch: the deep filter's output for the lowest bins.
+    filtered: Vec<Complex<f32>>,
 }
 
 impl Channel {
@@ -58,6 +60,7 @@ impl Channel {
             ],
             history_bins: MAX_DEEP_FILTER_BINS.min(grid.bins()),
             history_pos: 0,
+            filtered: vec![Complex::new(0.0, 0.0); MAX_DEEP_FILTER_BINS.min(grid.bins())],
         }
     }
 
@@ -97,9 +100,11 @@ impl Channel {
     /// Apply a deep filter to the masked spectrum's lowest bins. `coefs` and `order` as
     /// `ModelInstance::deep_filter` gives them, `last_bin_gains` the mask's gains g, `wet` the share of the
     /// masked signal in the output (the mask's linear fold of mix, listen, output gain and bypass:
-    /// `spec = (wet g + dry) X`). Bin k becomes `wet g (X + (1 - g)(F - X)) + dry X` with `F` the
-    /// filtered `X`: the filter's departure shrinks with the gain, so a bin the mask keeps whole is
-    /// never filtered (unbounded, speech at +20 dB lost 4 dB SI-SDR; training/README.md).
+    /// `spec = (wet g + dry) X`). Bin k becomes `wet a q + dry X`, `q = g (X + (1 - g)(F - X))` with `F`
+    /// the filtered `X`: the filter's departure shrinks with the gain, so a bin the mask keeps whole
+    /// is never filtered (unbounded, speech at +20 dB lost 4 dB SI-SDR). `a` gives the filtered bins
+    /// together the energy `g X` had, and no bin more than `|X|` (it halved the filter's STOI cost;
+    /// training/README.md, "A deep filter on the low band").
     pub fn deep_filter(&mut self, coefs: &[f32], order: usize, wet: f32) {
         if wet == 0.0 || order == 0 {
             return;
@@ -107,6 +112,7 @@ impl Channel {
         let n = self.history_bins;
         let bins = (coefs.len() / (2 * order)).min(n).min(self.spec.len());
         let now = self.history_pos;
+        let (mut before, mut after) = (0.0f32, 0.0f32);
         for k in 0..bins {
             let c = &coefs[2 * order * k..2 * order * (k + 1)];
             let x0 = self.history[now * n + k];
@@ -116,7 +122,26 @@ impl Channel {
                 f += Complex::new(c[2 * i], c[2 * i + 1]) * self.history[slot * n + k];
             }
             let g = self.last_bin_gains[k];
-            self.spec[k] += (f - x0) * (wet * g * (1.0 - g));
+            let q = (x0 + (f - x0) * (1.0 - g)) * g;
+            before += (x0 * g).norm_sqr();
+            after += q.norm_sqr();
+            self.filtered[k] = q;
+        }
+        // The filtered band gets back the masked band's energy (as the spectral contrast does), no bin
+        // above its input.
+        let a = if after > 0.0 {
+            (before / after).sqrt()
+        } else {
+            1.0
+        };
+        for k in 0..bins {
+            let x0 = self.history[now * n + k];
+            let mut q = self.filtered[k] * a;
+            let (m, cap) = (q.norm(), x0.norm());
+            if m > cap {
+                q *= cap / m;
+            }
+            self.spec[k] += (q - x0 * self.last_bin_gains[k]) * wet;
         }
     }
 

@@ -199,7 +199,7 @@ impl ModelInstance {
                 if self.filter_order > 0 {
                     let mine = self.weights.deep_filter.is_some();
                     let id = |i: usize| {
-                        if i % (2 * self.filter_order) == 0 {
+                        if i.is_multiple_of(2 * self.filter_order) {
                             1.0
                         } else {
                             0.0
