@@ -1,0 +1,75 @@
+//! A model with a deep filter allocates nothing while the engine processes: the filter's history,
+//! coefficients and output live in buffers sized when the engine and instance are built. (Its own test
+//! binary: the counting allocator below sees every thread of the process.)
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use common::*;
+use quell::engine::{EngineParams, Listen};
+use quell::model::ModelWeights;
+
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+struct Counting;
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        CALLS.fetch_add(1, Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        CALLS.fetch_add(1, Relaxed);
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        CALLS.fetch_add(1, Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+#[test]
+fn the_deep_filter_allocates_nothing_while_processing() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let w = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_filter.safetensors"))
+        .unwrap();
+    assert!(w.deep_filter.is_some());
+    let rate = 48_000.0;
+    let n = 48_000;
+    let input = vec![
+        mixed(&voiced(n, rate, 0.3), &noise(n, 3, 0.05)),
+        noise(n, 4, 0.1),
+    ];
+    for (link, listen) in [(false, Listen::Output), (true, Listen::Removed)] {
+        let instance = quell::ModelInstance::new(Arc::new(w.clone()), rate, 2).unwrap();
+        let params = EngineParams {
+            stereo_link: link,
+            listen,
+            mix: 0.8,
+            ..EngineParams::default()
+        };
+        let mut e = quell::Engine::new(Box::new(instance), params);
+        let mut bufs = input.clone();
+        let before = CALLS.load(Relaxed);
+        for start in (0..n).step_by(480) {
+            let (l, r) = bufs.split_at_mut(1);
+            e.process(&mut [&mut l[0][start..start + 480], &mut r[0][start..start + 480]]);
+        }
+        e.reset();
+        let calls = CALLS.load(Relaxed) - before;
+        assert_eq!(
+            calls, 0,
+            "link {link}, {listen:?}: {calls} allocations while processing"
+        );
+        assert!(bufs.iter().flatten().all(|v| v.is_finite()));
+    }
+}
