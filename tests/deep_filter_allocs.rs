@@ -1,41 +1,63 @@
 //! A model with a deep filter allocates nothing while the engine processes: the filter's history,
-//! coefficients and output live in buffers sized when the engine and instance are built. (Its own test
-//! binary: the counting allocator below sees every thread of the process.)
+//! coefficients and output live in buffers sized when the engine and instance are built. Without
+//! `assert_process_allocs` a counting allocator counts the calls (its own test binary: it sees every
+//! thread of the process); with it, nice-plug's allocator aborts on any allocation inside
+//! `assert_no_alloc`, as it does in a host's process().
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use common::*;
 use quell::engine::{EngineParams, Listen};
 use quell::model::ModelWeights;
 
-static CALLS: AtomicU64 = AtomicU64::new(0);
+#[cfg(not(feature = "assert_process_allocs"))]
+mod count {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-struct Counting;
+    static CALLS: AtomicU64 = AtomicU64::new(0);
 
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        CALLS.fetch_add(1, Relaxed);
-        unsafe { System.alloc(l) }
+    struct Counting;
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            CALLS.fetch_add(1, Relaxed);
+            unsafe { System.alloc(l) }
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            CALLS.fetch_add(1, Relaxed);
+            unsafe { System.alloc_zeroed(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            unsafe { System.dealloc(p, l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            CALLS.fetch_add(1, Relaxed);
+            unsafe { System.realloc(p, l, new) }
+        }
     }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        CALLS.fetch_add(1, Relaxed);
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        CALLS.fetch_add(1, Relaxed);
-        unsafe { System.realloc(p, l, new) }
+
+    #[global_allocator]
+    static A: Counting = Counting;
+
+    /// Runs `f`; fails the test if it allocated.
+    pub fn no_allocs(what: &str, f: impl FnOnce()) {
+        let before = CALLS.load(Relaxed);
+        f();
+        let calls = CALLS.load(Relaxed) - before;
+        assert_eq!(calls, 0, "{what}: {calls} allocations while processing");
     }
 }
 
-#[global_allocator]
-static A: Counting = Counting;
+#[cfg(feature = "assert_process_allocs")]
+mod count {
+    /// Runs `f`; an allocation aborts the process.
+    pub fn no_allocs(_what: &str, f: impl FnOnce()) {
+        nice_assert_no_alloc::assert_no_alloc(f)
+    }
+}
 
 #[test]
 fn the_deep_filter_allocates_nothing_while_processing() {
@@ -59,17 +81,15 @@ fn the_deep_filter_allocates_nothing_while_processing() {
         };
         let mut e = quell::Engine::new(Box::new(instance), params);
         let mut bufs = input.clone();
-        let before = CALLS.load(Relaxed);
-        for start in (0..n).step_by(480) {
-            let (l, r) = bufs.split_at_mut(1);
-            e.process(&mut [&mut l[0][start..start + 480], &mut r[0][start..start + 480]]);
-        }
-        e.reset();
-        let calls = CALLS.load(Relaxed) - before;
-        assert_eq!(
-            calls, 0,
-            "link {link}, {listen:?}: {calls} allocations while processing"
-        );
+        // The label is made before: formatting allocates.
+        let what = format!("link {link}, {listen:?}");
+        count::no_allocs(&what, || {
+            for start in (0..n).step_by(480) {
+                let (l, r) = bufs.split_at_mut(1);
+                e.process(&mut [&mut l[0][start..start + 480], &mut r[0][start..start + 480]]);
+            }
+            e.reset();
+        });
         assert!(bufs.iter().flatten().all(|v| v.is_finite()));
     }
 }
