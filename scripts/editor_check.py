@@ -95,7 +95,13 @@ class Session:
         time.sleep(1)
         self.start(["jackd", "-n", JACK_NAME, "--no-realtime", "-d", "dummy", "-r", str(RATE),
                     "-p", "512"], "jackd.log")
-        time.sleep(2)
+        # Wait until the server answers: a fixed sleep once let the standalone start first on a
+        # loaded machine, and its JACK client failed (SERVER_FAILED).
+        deadline = time.time() + 20
+        while subprocess.run(["jack_lsp"], env=self.env, capture_output=True).returncode != 0:
+            if time.time() > deadline:
+                raise RuntimeError("jackd did not come up within 20 s")
+            time.sleep(0.2)
         env = dict(self.env, QUELL_EDITOR_TRACE=str(self.trace))
         self.start([binary, "--backend", "jack"], "standalone.log", env)
         self.wait_for(lambda d: True, 20, "editor trace appears")
