@@ -103,7 +103,7 @@ impl Channel {
     /// `spec = (wet g + dry) X`). Bin k becomes `wet a q + dry X`, `q = g (X + (1 - g)(F - X))` with `F`
     /// the filtered `X`: the filter's departure shrinks with the gain, so a bin the mask keeps whole
     /// is never filtered (unbounded, speech at +20 dB lost 4 dB SI-SDR). `a` gives the filtered bins
-    /// together the energy `g X` had, and no bin more than `|X|` (it halved the filter's STOI cost;
+    /// together the energy `g X` had, and no bin more than `|X|` (it cut the filter's STOI cost by a quarter;
     /// training/README.md, "A deep filter on the low band").
     pub fn deep_filter(&mut self, coefs: &[f32], order: usize, wet: f32) {
         if wet == 0.0 || order == 0 {
