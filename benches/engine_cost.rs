@@ -2,6 +2,7 @@
 //! Run: `cargo bench --bench engine_cost` (release profile). Prints a markdown table.
 //! `QUELL_BENCH_MODELS=a.safetensors,b.safetensors cargo bench --bench engine_cost` measures those
 //! model files instead of the bundled models (paths relative to the repository root).
+//! `QUELL_BENCH_HARMONICS=X` sets the pitch comb (default: the engine's default), to show its cost.
 //! Each model runs twice: with the kernel this CPU selects (AVX2+FMA where available) and with the
 //! portable kernel forced, so the table shows what the explicit SIMD path is worth.
 
@@ -51,7 +52,11 @@ fn main() {
     for (name, w) in models {
         let w = Arc::new(w);
         let inst = ModelInstance::new(w.clone(), rate, 1).expect("instance");
-        let mut e = Engine::new(Box::new(inst), EngineParams::default());
+        let mut params = EngineParams::default();
+        if let Ok(h) = std::env::var("QUELL_BENCH_HARMONICS") {
+            params.harmonics = h.parse().expect("QUELL_BENCH_HARMONICS: a number");
+        }
+        let mut e = Engine::new(Box::new(inst), params);
         let mut time_it = || {
             let mut buf = vec![0.0f32; 480];
             // Warm up, then take the best of 3 runs (least disturbed by other processes).

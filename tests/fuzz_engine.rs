@@ -78,6 +78,7 @@ fn script(seed: u64, channels: usize, steps: usize) -> Vec<Step> {
                 strength_db: rng.unit() * 100.0,
                 speech_strength_db: rng.unit() * 100.0,
                 contrast: rng.unit() * 1.4 - 0.2,
+                harmonics: rng.unit() * 1.4 - 0.2,
                 reverb_reduction_db: rng.unit() * 30.0 - 3.0,
                 listen: if rng.next().is_multiple_of(3) {
                     Listen::Removed

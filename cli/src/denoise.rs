@@ -10,7 +10,8 @@ use crate::pipeline;
 use crate::progress;
 use quell_core::dsp::grid::FrameGrid;
 use quell_core::engine::{
-    DEFAULT_CONTRAST, EngineParams, Listen, MAX_CONTRAST, MAX_REVERB_REDUCTION_DB,
+    DEFAULT_CONTRAST, DEFAULT_HARMONICS, EngineParams, Listen, MAX_CONTRAST, MAX_HARMONICS,
+    MAX_REVERB_REDUCTION_DB,
 };
 use quell_core::model::{ModelWeights, bundled};
 
@@ -62,9 +63,16 @@ pub fn run(mut args: Args) -> Result<(), String> {
             "--contrast: {contrast} is not from 0 to {MAX_CONTRAST}"
         ));
     }
+    let harmonics: f32 = args.parsed("--harmonics", DEFAULT_HARMONICS)?;
+    if !(0.0..=MAX_HARMONICS).contains(&harmonics) {
+        return Err(format!(
+            "--harmonics: {harmonics} is not from 0 to {MAX_HARMONICS}"
+        ));
+    }
     let params = EngineParams {
         strength_db,
         contrast,
+        harmonics,
         reverb_reduction_db,
         // Unless given, words get the same limit as pauses.
         speech_strength_db: args.parsed("--speech-strength", strength_db)?,

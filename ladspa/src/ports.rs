@@ -337,6 +337,8 @@ pub fn engine_params(raw: &RawControls) -> EngineParams {
         hum_removal: toggle(raw, Control::Hum),
         reverb_reduction_db: value(raw, Control::Reverb),
         contrast: value(raw, Control::Contrast),
+        // The pitch comb has no port: the engine's measured default.
+        harmonics: quell_core::engine::DEFAULT_HARMONICS,
         mix: value(raw, Control::Mix) / 100.0,
         output_gain: 10f32.powf(value(raw, Control::Gain) / 20.0),
         stereo_link: toggle(raw, Control::Link),

@@ -6,8 +6,8 @@ use std::sync::{Arc, RwLock};
 
 use super::handoff::ModelKey;
 use crate::engine::{
-    DEFAULT_CONTRAST, EngineParams, Listen, MAX_CONTRAST, MAX_HOLD_MS, MAX_LOOKBACK_MS,
-    MAX_REVERB_REDUCTION_DB, MAX_STRENGTH_DB,
+    DEFAULT_CONTRAST, DEFAULT_HARMONICS, EngineParams, Listen, MAX_CONTRAST, MAX_HOLD_MS,
+    MAX_LOOKBACK_MS, MAX_REVERB_REDUCTION_DB, MAX_STRENGTH_DB,
 };
 
 /// Editor size in logical points when nothing was saved.
@@ -237,6 +237,8 @@ impl QuellParams {
             speech_strength_db: self.speech_strength.value(),
             reverb_reduction_db: self.reverb_reduction.value(),
             contrast: self.contrast.value(),
+            // No knob: the engine's measured default (a small, level-neutral gain in quality).
+            harmonics: DEFAULT_HARMONICS,
             listen: match self.listen.value() {
                 ListenChoice::Output => Listen::Output,
                 ListenChoice::Removed => Listen::Removed,

@@ -7,4 +7,5 @@ pub mod denormal;
 pub mod features;
 pub mod grid;
 pub mod hum;
+pub mod pitch;
 pub mod stft;

@@ -3,6 +3,7 @@
 use realfft::num_complex::Complex;
 
 use super::INPUT_LIMIT;
+use super::harmonics::PitchComb;
 use crate::dsp::features::power_spectrum;
 use crate::dsp::grid::FrameGrid;
 use crate::dsp::stft::{Analysis, Synthesis};
@@ -35,6 +36,8 @@ pub(crate) struct Channel {
     history_pos: usize,
     /// Scratch: the deep filter's output for the lowest bins.
     filtered: Vec<Complex<f32>>,
+    /// The pitch comb's state; its history is kept even while the comb is off.
+    comb: PitchComb,
 }
 
 impl Channel {
@@ -61,6 +64,7 @@ impl Channel {
             history_bins: MAX_DEEP_FILTER_BINS.min(grid.bins()),
             history_pos: 0,
             filtered: vec![Complex::new(0.0, 0.0); MAX_DEEP_FILTER_BINS.min(grid.bins())],
+            comb: PitchComb::new(grid),
         }
     }
 
@@ -72,6 +76,7 @@ impl Channel {
         self.hum_then.fill(0.0);
         self.hum_then_live = false;
         self.history.fill(Complex::new(0.0, 0.0));
+        self.comb.reset();
     }
 
     /// Sanitise the new hop: NaN/Inf and absurd levels become 0.
@@ -91,6 +96,7 @@ impl Channel {
         let at = self.history_pos * n;
         self.history[at..at + n].copy_from_slice(&self.spec[..n]);
         self.long.shift(&self.hop_in);
+        self.comb.push(&self.hop_in);
         if long {
             self.long.transform(&mut self.long_spec);
             power_spectrum(&self.long_spec, &mut self.long_power);
@@ -142,6 +148,20 @@ impl Channel {
                 q *= cap / m;
             }
             self.spec[k] += (q - x0 * self.last_bin_gains[k]) * wet;
+        }
+    }
+
+    /// Work out the pitch comb's change for this hop's unmasked spectrum and the mask `gains`
+    /// (`harmonics.rs`); `amount` 0..1. Call before masking; false if it changes nothing.
+    pub fn prepare_comb(&mut self, gains: &[f32], amount: f32) -> bool {
+        self.comb.prepare(&self.spec, gains, amount)
+    }
+
+    /// Add the prepared comb to the masked spectrum, through the mask (`last_bin_gains`) and the
+    /// wet share of the output (as for [`Channel::deep_filter`]).
+    pub fn apply_comb(&mut self, wet: f32) {
+        for (x, d) in self.spec.iter_mut().zip(&self.comb.delta) {
+            *x += d * wet;
         }
     }
 

@@ -5,6 +5,7 @@ mod block;
 mod channel;
 mod contrast;
 mod gate;
+mod harmonics;
 mod instance;
 mod params;
 mod room;
@@ -12,6 +13,7 @@ mod speech;
 
 pub use contrast::{DEFAULT_CONTRAST, MAX_CONTRAST};
 pub use gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
+pub use harmonics::{DEFAULT_HARMONICS, MAX_HARMONICS};
 pub use instance::ModelInstance;
 pub use params::{EngineParams, Listen, MAX_REVERB_REDUCTION_DB, MAX_STRENGTH_DB, room_kept};
 pub use speech::{ATTACK_MS as SPEECH_ATTACK_MS, RELEASE_MS as SPEECH_RELEASE_MS};
@@ -294,6 +296,9 @@ impl Engine {
                 }
             }
             ch.last_bin_gains.copy_from_slice(&self.bin_gains);
+            // The comb sees the unmasked spectrum; pauses are never combed.
+            let combed =
+                s.harmonics > 0.0 && ch.prepare_comb(&self.bin_gains, s.harmonics * self.vad[c]);
             // Mix, listen, output gain and bypass are linear, so they fold into the spectral gain:
             // the dry path is the same STFT at unit gain, already delay-aligned. What is removed
             // is the dry minus the kept part, before output gain, so kept + removed is exactly
@@ -307,9 +312,12 @@ impl Engine {
             for (x, g) in spec.iter_mut().zip(&self.bin_gains) {
                 *x *= *g;
             }
+            // The fold above is linear in the mask: (wet g + dry) X.
+            let wet = s.active * s.mix * (s.output_gain * (1.0 - s.listen) - s.listen);
+            if combed {
+                ch.apply_comb(wet);
+            }
             if let Some((coefs, order)) = self.model.deep_filter(mask_ch) {
-                // The fold above is linear in the mask: (wet g + dry) X.
-                let wet = s.active * s.mix * (s.output_gain * (1.0 - s.listen) - s.listen);
                 ch.deep_filter(coefs, order, wet);
             }
             if !ch.synthesise() {

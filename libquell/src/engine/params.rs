@@ -2,6 +2,7 @@
 
 use super::contrast::{DEFAULT_CONTRAST, MAX_CONTRAST};
 use super::gate::{MAX_HOLD_MS, MAX_LOOKBACK_MS};
+use super::harmonics::{DEFAULT_HARMONICS, MAX_HARMONICS};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineParams {
@@ -19,6 +20,9 @@ pub struct EngineParams {
     /// 1 + `contrast` and the frame's energy is given back (`contrast.rs`). 0 applies the model's
     /// gains as they are.
     pub contrast: f32,
+    /// Pitch comb, 0..[`MAX_HARMONICS`]: while someone speaks, energy between the voice's
+    /// harmonics moves onto them (`harmonics.rs`). 0 leaves the spectrum to the mask.
+    pub harmonics: f32,
     /// What the output carries: the processed signal, or what processing takes away.
     pub listen: Listen,
     /// Adaptive notches on mains hum and other steady tones (see `dsp::hum`).
@@ -69,6 +73,7 @@ impl Default for EngineParams {
             speech_strength_db: 100.0,
             reverb_reduction_db: MAX_REVERB_REDUCTION_DB,
             contrast: DEFAULT_CONTRAST,
+            harmonics: DEFAULT_HARMONICS,
             listen: Listen::Output,
             hum_removal: false,
             mix: 1.0,
@@ -104,6 +109,7 @@ impl EngineParams {
                 d.reverb_reduction_db,
             ),
             contrast: fix(self.contrast, 0.0, MAX_CONTRAST, d.contrast),
+            harmonics: fix(self.harmonics, 0.0, MAX_HARMONICS, d.harmonics),
             mix: fix(self.mix, 0.0, 1.0, d.mix),
             output_gain: fix(self.output_gain, 0.0, 16.0, d.output_gain),
             gate_threshold: fix(self.gate_threshold, 0.0, 1.0, d.gate_threshold),
@@ -127,6 +133,7 @@ pub(crate) struct Smoothed {
     pub speech_strength_db: f32,
     pub reverb_reduction_db: f32,
     pub contrast: f32,
+    pub harmonics: f32,
     /// 0 = output, 1 = removed.
     pub listen: f32,
     /// 1 = hum removal on.
@@ -146,6 +153,7 @@ impl Smoothed {
             speech_strength_db: p.speech_strength_db.min(p.strength_db),
             reverb_reduction_db: p.reverb_reduction_db,
             contrast: p.contrast,
+            harmonics: p.harmonics,
             listen: match p.listen {
                 Listen::Output => 0.0,
                 Listen::Removed => 1.0,
@@ -169,6 +177,7 @@ impl Smoothed {
         go(&mut self.speech_strength_db, t.speech_strength_db);
         go(&mut self.reverb_reduction_db, t.reverb_reduction_db);
         go(&mut self.contrast, t.contrast);
+        go(&mut self.harmonics, t.harmonics);
         go(&mut self.listen, t.listen);
         go(&mut self.hum, t.hum);
         go(&mut self.mix, t.mix);
