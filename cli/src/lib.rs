@@ -21,8 +21,8 @@ quell: real-time GRU voice noise suppressor
 
 USAGE:
   quell denoise IN -o OUT [--model NAME|PATH] [--strength DB] [--speech-strength DB]
-                [--reverb-reduction DB|full] [--contrast X] [--mix X] [--gain DB] [--stereo-link]
-                [--hum] [--listen output|removed] [--quiet]
+                [--reverb-reduction DB|full] [--contrast X] [--harmonics X] [--mix X] [--gain DB]
+                [--stereo-link] [--hum] [--listen output|removed] [--quiet]
   quell denoise FILES_OR_DIRS... --out-dir DIR [--jobs N] [options as above]
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
@@ -41,8 +41,9 @@ attenuation in dB (0 = untouched, default 100); --speech-strength the limit whil
 speech (default: the same as --strength; never above it), --reverb-reduction how much of the room's
 reverberation to take away (0 keeps it, 24 or full, the default, removes it as well as the model can;
 models with a reverb head only), --contrast the spectral contrast from 0 (the model's gains as they
-are) to 1 (default 0.25: gains raised to the power 1 + X, the frame's energy kept), --mix the dry/wet
-ratio (default 1), --hum
+are) to 1 (default 0.25: gains raised to the power 1 + X, the frame's energy kept), --harmonics the
+pitch comb from 0 (off) to 1 (default 0.5: while someone speaks, energy between the voice's harmonics
+moves onto them, each band's level kept), --mix the dry/wet ratio (default 1), --hum
 removes mains hum and other steady tones, --listen removed writes what Quell takes away instead of
 the result (before --gain).
 --out-dir: every file (folders are searched recursively for .wav .flac .ogg .oga .mp3 .m4a .aac

@@ -320,30 +320,53 @@ fn reverb_reduction_option_keeps_the_room_or_is_refused() {
     assert!(!ok && err.contains("no reverb head"), "{err}");
 }
 
-/// `--contrast`: 0.25 is the default, 0 applies the model's gains as they are (a different output),
-/// and values outside 0..1 or not numbers are refused with a message naming the option.
-#[test]
-fn contrast_option_defaults_to_its_constant_or_is_refused() {
+/// A numeric engine option: `default` is what the CLI uses unless told, `off` turns the stage off
+/// (a different output), and values outside its range or not numbers are refused with a message
+/// naming the option.
+fn numeric_option_defaults_or_is_refused(option: &str, default: &str, off: &str, bad: &[&str]) {
     let rate = 48_000.0;
     let x: Vec<f32> = common::mixed(
         &common::voiced(48_000, rate, 0.3),
         &common::noise(48_000, 11, 0.05),
     );
-    let inp = tmp("contrast_in.wav");
+    let stem = option.trim_start_matches('-');
+    let inp = tmp(&format!("{stem}_in.wav"));
     write(&inp, quell::wav::float_spec(48_000, 1), &[x]);
     let run = |name: &str, extra: &[&str]| -> (bool, String, Vec<u8>) {
-        let out = tmp(name);
+        let out = tmp(&format!("{stem}_{name}.wav"));
         let (ok, err) = denoise(&inp, &out, extra);
         (ok, err, std::fs::read(&out).unwrap_or_default())
     };
-    let (ok_d, e_d, default) = run("contrast_default.wav", &[]);
-    let (ok_q, e_q, quarter) = run("contrast_quarter.wav", &["--contrast", "0.25"]);
-    let (ok_0, e_0, off) = run("contrast_off.wav", &["--contrast", "0"]);
-    assert!(ok_d && ok_q && ok_0, "{e_d}{e_q}{e_0}");
-    assert_eq!(default, quarter, "0.25 is the default");
-    assert_ne!(default, off, "--contrast 0 must change the output");
-    for bad in ["-0.1", "1.5", "NaN", "sharp"] {
-        let (ok, err, _) = run("contrast_bad.wav", &["--contrast", bad]);
-        assert!(!ok && err.contains("--contrast"), "{bad}: {err}");
+    let (ok_d, e_d, implicit) = run("default", &[]);
+    let (ok_x, e_x, explicit) = run("explicit", &[option, default]);
+    let (ok_0, e_0, stage_off) = run("off", &[option, off]);
+    assert!(ok_d && ok_x && ok_0, "{e_d}{e_x}{e_0}");
+    assert_eq!(implicit, explicit, "{default} is the default of {option}");
+    assert_ne!(implicit, stage_off, "{option} {off} must change the output");
+    for v in bad {
+        let (ok, err, _) = run("bad", &[option, v]);
+        assert!(!ok && err.contains(option), "{v}: {err}");
     }
+}
+
+/// `--contrast`: 0.25 is the default, 0 applies the model's gains as they are.
+#[test]
+fn contrast_option_defaults_to_its_constant_or_is_refused() {
+    numeric_option_defaults_or_is_refused(
+        "--contrast",
+        "0.25",
+        "0",
+        &["-0.1", "1.5", "NaN", "sharp"],
+    );
+}
+
+/// `--harmonics`: 0.5 is the default, 0 leaves the spectrum to the mask.
+#[test]
+fn harmonics_option_defaults_to_its_constant_or_is_refused() {
+    numeric_option_defaults_or_is_refused(
+        "--harmonics",
+        "0.5",
+        "0",
+        &["-0.1", "1.5", "NaN", "comb"],
+    );
 }

@@ -1,5 +1,7 @@
-//! A model with a deep filter allocates nothing while the engine processes: the filter's history,
-//! coefficients and output live in buffers sized when the engine and instance are built. Without
+//! The engine allocates nothing while it processes, with the stages that keep buffers of their own:
+//! a model with a deep filter (its history, coefficients and output) and the pitch comb (its input
+//! history, tracker and predicted spectrum) use buffers sized when the engine and instance are
+//! built. Without
 //! `assert_process_allocs` a counting allocator counts the calls (its own test binary: it sees every
 //! thread of the process); with it, nice-plug's allocator aborts on any allocation inside
 //! `assert_no_alloc`, as it does in a host's process().
@@ -60,29 +62,61 @@ mod count {
 }
 
 #[test]
-fn the_deep_filter_allocates_nothing_while_processing() {
+fn the_deep_filter_and_the_pitch_comb_allocate_nothing_while_processing() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let w = ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_filter.safetensors"))
-        .unwrap();
-    assert!(w.deep_filter.is_some());
+    let filter =
+        ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_filter.safetensors"))
+            .unwrap();
+    assert!(filter.deep_filter.is_some());
     let rate = 48_000.0;
     let n = 48_000;
     let input = vec![
         mixed(&voiced(n, rate, 0.3), &noise(n, 3, 0.05)),
         noise(n, 4, 0.1),
     ];
-    for (link, listen) in [(false, Listen::Output), (true, Listen::Removed)] {
-        let instance = quell::ModelInstance::new(Arc::new(w.clone()), rate, 2).unwrap();
+    let cases = [
+        (
+            "filter",
+            filter.clone(),
+            false,
+            Listen::Output,
+            EngineParams::default().harmonics,
+        ),
+        (
+            "filter",
+            filter,
+            true,
+            Listen::Removed,
+            EngineParams::default().harmonics,
+        ),
+        (
+            "default model, full comb",
+            (*default_weights()).clone(),
+            false,
+            Listen::Output,
+            1.0,
+        ),
+        (
+            "default model, full comb",
+            (*default_weights()).clone(),
+            true,
+            Listen::Removed,
+            1.0,
+        ),
+    ];
+    for (name, w, link, listen, harmonics) in cases {
+        let instance = quell::ModelInstance::new(Arc::new(w), rate, 2).unwrap();
         let params = EngineParams {
             stereo_link: link,
             listen,
             mix: 0.8,
+            harmonics,
             ..EngineParams::default()
         };
         let mut e = quell::Engine::new(Box::new(instance), params);
         let mut bufs = input.clone();
         // The label is made before: formatting allocates.
-        let what = format!("link {link}, {listen:?}");
+        let what = format!("{name}, link {link}, {listen:?}");
         count::no_allocs(&what, || {
             for start in (0..n).step_by(480) {
                 let (l, r) = bufs.split_at_mut(1);
