@@ -672,3 +672,26 @@ fn the_pitch_comb_is_causal_block_free_and_output_plus_removed_stays_the_input()
         }
     }
 }
+
+#[test]
+fn a_model_that_takes_no_comb_is_untouched_by_it() {
+    use quell::model::bundled;
+    use std::sync::Arc;
+    let tiny = Arc::new(bundled::load("tiny").unwrap());
+    assert_eq!(
+        tiny.pitch_comb,
+        Some(0.0),
+        "tiny's file carries pitch_comb 0"
+    );
+    let rate = 48_000.0;
+    let x = vec![mixed(&voiced(24_000, rate, 0.3), &noise(24_000, 5, 0.05))];
+    let go = |harmonics: f32| {
+        let instance = quell::ModelInstance::new(tiny.clone(), rate, 1).unwrap();
+        let params = EngineParams {
+            harmonics,
+            ..full()
+        };
+        run(&mut quell::Engine::new(Box::new(instance), params), &x, 480)
+    };
+    assert!(go(1.0) == go(0.0));
+}

@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--parity-frames", type=int, default=300)
     ap.add_argument("--gain-decay", type=float, default=None,
                     help="the model's own release limit per hop (metadata gain_decay_per_hop; default: the engine's)")
+    ap.add_argument("--pitch-comb", type=float, default=None,
+                    help="the share of the engine's pitch comb the model takes, 0..1 (metadata pitch_comb; default: all)")
     ap.add_argument("--f16-weights", action="store_true",
                     help="store weight matrices as float16 (half the file; the model is rounded first)")
     args = ap.parse_args()
@@ -75,6 +77,10 @@ def main():
         if not 0.0 <= args.gain_decay < 1.0:
             raise SystemExit("--gain-decay must be from 0 (no limit) to below 1")
         md["gain_decay_per_hop"] = repr(float(args.gain_decay))
+    if args.pitch_comb is not None:
+        if not 0.0 <= args.pitch_comb <= 1.0:
+            raise SystemExit("--pitch-comb must be from 0 to 1")
+        md["pitch_comb"] = repr(float(args.pitch_comb))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if args.f16_weights:
         round_weights_to_f16(model)

@@ -171,6 +171,11 @@ impl ModelInstance {
         &self.features
     }
 
+    /// The share of the engine's pitch comb this model takes: its file's `pitch_comb`, else all.
+    pub fn comb_share(&self) -> f32 {
+        self.weights.pitch_comb.unwrap_or(1.0)
+    }
+
     /// Whether the features need the long-window power (`run`'s `long_power`).
     pub fn needs_long_window(&self) -> bool {
         features::needs_long_window(self.weights.feature_version)

@@ -297,8 +297,8 @@ impl Engine {
             }
             ch.last_bin_gains.copy_from_slice(&self.bin_gains);
             // The comb sees the unmasked spectrum; pauses are never combed.
-            let combed =
-                s.harmonics > 0.0 && ch.prepare_comb(&self.bin_gains, s.harmonics * self.vad[c]);
+            let comb = s.harmonics * self.model.comb_share();
+            let combed = comb > 0.0 && ch.prepare_comb(&self.bin_gains, comb * self.vad[c]);
             // Mix, listen, output gain and bypass are linear, so they fold into the spectral gain:
             // the dry path is the same STFT at unit gain, already delay-aligned. What is removed
             // is the dry minus the kept part, before output gain, so kept + removed is exactly

@@ -98,6 +98,10 @@ pub struct ModelWeights {
     /// The file's own release limit (metadata `gain_decay_per_hop`, in [0, 1)); absent, the engine's
     /// default applies. Lets a model keep the limit it was tuned with when the default moves.
     pub gain_decay_per_hop: Option<f32>,
+    /// The share of the engine's pitch comb this model takes (metadata `pitch_comb`, in [0, 1]);
+    /// absent, all of it. A model whose gains are too rough a guess of the speech share (`tiny`)
+    /// carries 0.
+    pub pitch_comb: Option<f32>,
     /// Optional second network in the same file (`member.*` tensors and metadata keys): the engine
     /// runs both on the same input and applies the mean of their gains. Two networks trained apart
     /// err in different places, so their mean errs less than either.
@@ -501,20 +505,31 @@ impl ModelWeights {
             });
         }
 
-        let gain_decay_per_hop = match m.get("gain_decay_per_hop") {
-            None => None,
-            Some(v) => Some(
-                v.trim()
-                    .parse::<f32>()
-                    .ok()
-                    .filter(|d| (0.0..1.0).contains(d))
-                    .ok_or_else(|| ModelError::BadMetadata {
-                        key: "gain_decay_per_hop",
-                        value: v.chars().take(40).collect(),
-                        why: "must be a number from 0 (no limit) to below 1".into(),
-                    })?,
-            ),
+        // Optional numbers a file may carry for the engine's stages, checked like the rest.
+        let optional = |key: &'static str, ok: fn(f32) -> bool, why: &str| match m.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|x| ok(*x))
+                .map(Some)
+                .ok_or_else(|| ModelError::BadMetadata {
+                    key,
+                    value: v.chars().take(40).collect(),
+                    why: why.into(),
+                }),
         };
+        let gain_decay_per_hop = optional(
+            "gain_decay_per_hop",
+            |d| (0.0..1.0).contains(&d),
+            "must be a number from 0 (no limit) to below 1",
+        )?;
+        let pitch_comb = optional(
+            "pitch_comb",
+            |c| (0.0..=1.0).contains(&c),
+            "must be a number from 0 (no comb) to 1",
+        )?;
 
         Ok(Self {
             name: m.get("name").cloned().unwrap_or_else(|| "unnamed".into()),
@@ -538,6 +553,7 @@ impl ModelWeights {
             refine,
             deep_filter,
             gain_decay_per_hop,
+            pitch_comb,
             member: None,
         })
     }
@@ -1130,7 +1146,7 @@ mod tests {
     }
 
     #[test]
-    fn a_models_own_release_limit_is_optional_and_checked() {
+    fn a_models_own_release_limit_and_comb_share_are_optional_and_checked() {
         assert_eq!(
             ModelWeights::from_bytes(LSTM).unwrap().gain_decay_per_hop,
             None
@@ -1142,6 +1158,26 @@ mod tests {
             ModelWeights::from_bytes(&b).unwrap().gain_decay_per_hop,
             Some(0.45)
         );
+        let b = rebuild(|_, m| {
+            m.insert("pitch_comb".into(), "0".into());
+        });
+        assert_eq!(ModelWeights::from_bytes(&b).unwrap().pitch_comb, Some(0.0));
+        assert_eq!(ModelWeights::from_bytes(LSTM).unwrap().pitch_comb, None);
+        for bad in ["1.5", "-0.2", "NaN", "comb"] {
+            let b = rebuild(|_, m| {
+                m.insert("pitch_comb".into(), bad.into());
+            });
+            assert!(
+                matches!(
+                    err(&b),
+                    ModelError::BadMetadata {
+                        key: "pitch_comb",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
         for bad in ["1", "1.5", "-0.2", "NaN", "fast"] {
             let b = rebuild(|_, m| {
                 m.insert("gain_decay_per_hop".into(), bad.into());
