@@ -42,7 +42,7 @@ speech (default: the same as --strength; never above it), --reverb-reduction how
 reverberation to take away (0 keeps it, 24 or full, the default, removes it as well as the model can;
 models with a reverb head only), --contrast the spectral contrast from 0 (the model's gains as they
 are) to 1 (default 0.25: gains raised to the power 1 + X, the frame's energy kept), --harmonics the
-pitch comb from 0 (off) to 1 (default 0.5: while someone speaks, energy between the voice's harmonics
+pitch comb from 0 (off) to 1 (default 0.25: while someone speaks, energy between the voice's harmonics
 moves onto them, each band's level kept), --mix the dry/wet ratio (default 1), --hum
 removes mains hum and other steady tones, --listen removed writes what Quell takes away instead of
 the result (before --gain).

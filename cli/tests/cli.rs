@@ -360,12 +360,12 @@ fn contrast_option_defaults_to_its_constant_or_is_refused() {
     );
 }
 
-/// `--harmonics`: 0.5 is the default, 0 leaves the spectrum to the mask.
+/// `--harmonics`: 0.25 is the default, 0 leaves the spectrum to the mask.
 #[test]
 fn harmonics_option_defaults_to_its_constant_or_is_refused() {
     numeric_option_defaults_or_is_refused(
         "--harmonics",
-        "0.5",
+        "0.25",
         "0",
         &["-0.1", "1.5", "NaN", "comb"],
     );

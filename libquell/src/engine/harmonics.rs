@@ -35,7 +35,7 @@ const GROUP_EDGES_HZ: [f32; 12] = [
 /// Hops of input the history holds beyond what it needs, so it moves only every so many hops.
 const HISTORY_SLACK_HOPS: usize = 8;
 /// The default, chosen on the dev set.
-pub const DEFAULT_HARMONICS: f32 = 0.5;
+pub const DEFAULT_HARMONICS: f32 = 0.25;
 pub const MAX_HARMONICS: f32 = 1.0;
 /// The comb's strength times the speech probability below which it does nothing.
 const MIN_AMOUNT: f32 = 0.02;
