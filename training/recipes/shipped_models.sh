@@ -170,8 +170,8 @@ if [ "$STEP" = all ] || [ "$STEP" = export ]; then
     # tiny keeps the release limit it was tuned with (0.45; the engine's default is now 0.2): the faster
     # one lifted it at full reverb reduction only, taking its gap to Reverb Reduction 0 past issue 13's
     # 0.05 (training/README.md, "Spectral contrast and a faster release"). It takes no pitch comb: its
-    # gains are too rough a guess of the speech share, and the comb cost it ESTOI (training/README.md,
-    # "A pitch comb").
+    # gains are a rougher guess of the speech share, and the comb cost it ESTOI at 0.5, SI-SDR at 0.25
+    # (training/README.md, "A pitch comb").
     $PY training/export.py --ckpt training/runs/lever_tiny_voices/last.pt --name tiny \
         --description "Tiny: GRU 1x64, dense 64, 32 ERB bands, 5 ms hop. Lowest CPU, for streaming rigs." \
         --out models/tiny.safetensors --parity-data "$D/dev_v1" --gain-decay 0.45 --pitch-comb 0 \
