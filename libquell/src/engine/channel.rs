@@ -157,8 +157,8 @@ impl Channel {
         self.comb.prepare(&self.spec, gains, amount)
     }
 
-    /// Add the prepared comb to the masked spectrum, through the mask (`last_bin_gains`) and the
-    /// wet share of the output (as for [`Channel::deep_filter`]).
+    /// Add the prepared comb's change (already masked) to the masked spectrum, scaled by the wet
+    /// share of the output (as for [`Channel::deep_filter`]).
     pub fn apply_comb(&mut self, wet: f32) {
         for (x, d) in self.spec.iter_mut().zip(&self.comb.delta) {
             *x += d * wet;

@@ -62,7 +62,7 @@ pub(crate) struct PitchComb {
     lag: usize,
     /// Bin ranges of the groups, fixed at construction.
     groups: Vec<(usize, usize)>,
-    /// What the comb changes, per bin: `Y - X` before the mask (scratch).
+    /// What the comb changes, per bin, in the masked spectrum: `q - gX` (scratch).
     pub delta: Vec<Complex<f32>>,
 }
 
