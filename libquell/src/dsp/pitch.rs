@@ -111,7 +111,7 @@ impl PitchTracker {
         let span = self.span;
         let now = &self.low[start..start + span];
         let e_now = dot(now, now);
-        if !(e_now > 1e-20) {
+        if e_now.is_nan() || e_now <= 1e-20 {
             return None;
         }
         // The lagged stretch's energy slides along with the lag.
@@ -148,11 +148,11 @@ impl PitchTracker {
             let centre = (best.0 as f32 / k as f32).round() as usize;
             let lo = centre.saturating_sub(1).max(self.min_lag);
             let hi = (centre + 1).min(self.max_lag);
-            if let Some(sub) = (lo..=hi).max_by(|&a, &b| self.corr[a].total_cmp(&self.corr[b])) {
-                if self.corr[sub] >= SUBMULTIPLE_SHARE * best.1 {
-                    best = (sub, self.corr[sub]);
-                    break;
-                }
+            if let Some(sub) = (lo..=hi).max_by(|&a, &b| self.corr[a].total_cmp(&self.corr[b]))
+                && self.corr[sub] >= SUBMULTIPLE_SHARE * best.1
+            {
+                best = (sub, self.corr[sub]);
+                break;
             }
         }
         let (l, r) = best;
@@ -220,7 +220,7 @@ mod tests {
                 (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
             })
             .collect();
-        if let Some((_, r)) = track(rate, &noise).map(|(f, r)| (f, r)) {
+        if let Some((_, r)) = track(rate, &noise) {
             assert!(r < 0.5, "white noise correlates {r}");
         }
         assert!(track(rate, &vec![0.0; 4800]).is_none());

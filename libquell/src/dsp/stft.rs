@@ -93,6 +93,20 @@ impl Analysis {
         for ((f, h), w) in self.frame.iter_mut().zip(&self.history).zip(&self.window) {
             *f = h * w * self.scale;
         }
+        self.fft_frame(out);
+    }
+
+    /// The scaled spectrum of `samples` (one window long) instead of the history: this analysis's
+    /// window and scale on samples it does not hold (the pitch comb's window one period back).
+    pub fn transform_samples(&mut self, samples: &[f32], out: &mut Spectrum) {
+        debug_assert_eq!(samples.len(), self.window.len());
+        for ((f, h), w) in self.frame.iter_mut().zip(samples).zip(&self.window) {
+            *f = h * w * self.scale;
+        }
+        self.fft_frame(out);
+    }
+
+    fn fft_frame(&mut self, out: &mut Spectrum) {
         // Lengths are fixed at construction, so this cannot fail.
         let _ = self
             .fft

@@ -14,14 +14,11 @@
 //! so the comb moves energy from between the harmonics onto them and changes no level; no bin
 //! comes out louder than it went in.
 
-use std::sync::Arc;
-
 use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
 
 use crate::dsp::grid::FrameGrid;
 use crate::dsp::pitch::PitchTracker;
-use crate::dsp::stft::sqrt_hann;
+use crate::dsp::stft::Analysis;
 use crate::model::linalg::dot;
 
 /// The top of the range the comb works on: up to 8 kHz or the whole band scored the same on the
@@ -52,14 +49,10 @@ pub(crate) struct PitchComb {
     /// runs every other hop, the refinement every hop.
     coarse: Option<f32>,
     since_search: usize,
-    window: Vec<f32>,
-    frame: Vec<f32>,
-    fft: Arc<dyn RealToComplex<f32>>,
-    scratch: Vec<Complex<f32>>,
+    /// The engine's own analysis (window, scale, FFT), applied to the window one period back.
+    analysis: Analysis,
     /// The spectrum of the window one period ago (valid while `lag > 0`).
     predicted: Vec<Complex<f32>>,
-    /// Full-rate period of the last hop, 0 if none.
-    lag: usize,
     /// Bin ranges of the groups, fixed at construction.
     groups: Vec<(usize, usize)>,
     /// What the comb changes, per bin, in the masked spectrum: `q - gX` (scratch).
@@ -71,8 +64,6 @@ impl PitchComb {
         let tracker = PitchTracker::new(grid.sample_rate, grid.hop);
         let d = tracker.decimation();
         let max_lag = (grid.sample_rate / crate::dsp::pitch::MIN_PITCH_HZ).ceil() as usize + 2 * d;
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(grid.fft);
         let bin_hz = grid.bin_hz();
         let mut groups = Vec::new();
         let mut lo = 1;
@@ -91,14 +82,11 @@ impl PitchComb {
             end: grid.fft + max_lag,
             coarse: None,
             since_search: 0,
-            window: sqrt_hann(grid.fft),
-            frame: vec![0.0; grid.fft],
-            scratch: fft.make_scratch_vec(),
-            fft,
+            analysis: Analysis::new(grid),
             predicted: vec![Complex::new(0.0, 0.0); grid.bins()],
-            lag: 0,
+            // Only the groups' bins change.
+            delta: vec![Complex::new(0.0, 0.0); groups.last().map_or(0, |g| g.1)],
             groups,
-            delta: vec![Complex::new(0.0, 0.0); grid.bins()],
         }
     }
 
@@ -108,7 +96,6 @@ impl PitchComb {
         self.end = self.keep;
         self.coarse = None;
         self.since_search = 0;
-        self.lag = 0;
     }
 
     /// Take in one (sanitised) hop; the history is kept whether or not the comb is used.
@@ -174,22 +161,16 @@ impl PitchComb {
             self.coarse = self.tracker.period().map(|(lag, _)| lag);
         }
         self.since_search = (self.since_search + 1) % 2;
-        self.lag = match self.coarse {
+        let lag = match self.coarse {
             Some(coarse) => self.refine(coarse),
             None => 0,
         };
-        if self.lag == 0 {
+        if lag == 0 {
             return false;
         }
-        let (start, lag, w) = (self.end - self.fft_len, self.lag, self.fft_len);
-        let then = &self.history[start - lag..start - lag + w];
-        let scale = 1.0 / self.fft_len as f32;
-        for ((f, h), w) in self.frame.iter_mut().zip(then).zip(&self.window) {
-            *f = h * w * scale;
-        }
-        let _ =
-            self.fft
-                .process_with_scratch(&mut self.frame, &mut self.predicted, &mut self.scratch);
+        let start = self.end - self.fft_len;
+        let then = &self.history[start - lag..start - lag + self.fft_len];
+        self.analysis.transform_samples(then, &mut self.predicted);
         true
     }
 
@@ -220,7 +201,7 @@ impl PitchComb {
             let g2 = (gxx / xx).clamp(1e-3, 1.0);
             let r = (rho / g2).min(1.0);
             let alpha = amount * r * (1.0 - g2) / (1.0 - r * r * g2).max(1e-3);
-            if !(alpha > 1e-4) {
+            if alpha.is_nan() || alpha <= 1e-4 {
                 continue;
             }
             // The masked energy after the comb, to give the group back what the mask left it.
@@ -228,7 +209,7 @@ impl PitchComb {
             for k in lo..hi {
                 gyy += gains[k] * gains[k] * (x[k] + p[k] * alpha).norm_sqr();
             }
-            if !(gyy > 1e-30) {
+            if gyy.is_nan() || gyy <= 1e-30 {
                 continue;
             }
             let a = (gxx / gyy).sqrt();
@@ -313,11 +294,11 @@ mod tests {
                 let (mut coherent, mut total) = (0.0f64, 0.0f64);
                 for &(lo, hi) in &comb.groups {
                     let (mut sy, mut ss) = (Complex::new(0.0f64, 0.0), 0.0f64);
-                    for k in lo..hi {
+                    for (k, sk) in s.iter().enumerate().take(hi).skip(lo) {
                         let v = y(k);
                         let v = Complex::new(v.re as f64, v.im as f64);
-                        sy += v * Complex::new(s[k].re as f64, -s[k].im as f64);
-                        ss += s[k].norm_sqr() as f64;
+                        sy += v * Complex::new(sk.re as f64, -sk.im as f64);
+                        ss += sk.norm_sqr() as f64;
                         total += v.norm_sqr();
                     }
                     if ss > 0.0 {
@@ -378,12 +359,9 @@ mod tests {
             let on = comb.prepare(&x, &gains, 1.0);
             for k in 0..grid.bins() {
                 let plain = x[k] * gains[k];
-                let out = plain
-                    + if on {
-                        comb.delta[k]
-                    } else {
-                        Complex::new(0.0, 0.0)
-                    };
+                // Bins above the groups are never changed.
+                let change = comb.delta.get(k).copied().unwrap_or_default();
+                let out = plain + if on { change } else { Complex::new(0.0, 0.0) };
                 assert!(
                     out.norm() <= x[k].norm() * 1.0001 + 1e-12,
                     "bin {k} louder than its input"
