@@ -57,6 +57,11 @@ pub fn run(mut args: Args) -> Result<(), String> {
             "--complex-bins needs --spectra (its \"don't care\" bins are clean_spec's)".into(),
         );
     }
+    // A learned comb's training data: the noisy spectrum one pitch period back over the same bins.
+    let comb = args.switch("--comb");
+    if comb && complex_bins == 0 {
+        return Err("--comb needs --complex-bins K (it writes those bins one period back)".into());
+    }
     // The reverb head's targets: the same gains computed against the speech with its whole room.
     let reverb_targets = args.switch("--reverb-targets");
     // Teacher labelling, in two passes over the same seeded mixes: `--mixes-out DIR` writes every
@@ -131,6 +136,11 @@ pub fn run(mut args: Args) -> Result<(), String> {
         None
     };
     let kc = complex_bins.min(bins);
+    let mut comb_writer = if comb {
+        Some(NpyWriter::create_f16(&out.join("noisy_comb.npy"), Some(2 * kc))?)
+    } else {
+        None
+    };
     let mut cplx_writers = if kc > 0 {
         Some((
             NpyWriter::create_f16(&out.join("noisy_cplx.npy"), Some(2 * kc))?,
@@ -169,6 +179,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
                             frames::SpectraOut {
                                 magnitudes: spectra,
                                 complex_bins,
+                                comb,
                             },
                         );
                         if let Some(dir) = teacher {
@@ -237,6 +248,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
                     wn.write_row(&rows.noisy_cplx[t * 2 * kc..(t + 1) * 2 * kc])?;
                     wc.write_row(&rows.clean_cplx[t * 2 * kc..(t + 1) * 2 * kc])?;
                 }
+                if let Some(w) = comb_writer.as_mut() {
+                    w.write_row(&rows.noisy_comb[t * 2 * kc..(t + 1) * 2 * kc])?;
+                }
             }
             written += rows.frames;
         }
@@ -256,6 +270,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     if let Some((wn, wc)) = cplx_writers {
         wn.finish()?;
         wc.finish()?;
+    }
+    if let Some(w) = comb_writer {
+        w.finish()?;
     }
     let meta = serde_json::json!({
         "n_features": nf,
@@ -280,6 +297,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "spectrum_power": frames::SPECTRUM_POWER,
         "bins": bins,
         "complex_bins": kc,
+        "comb": comb,
     });
     std::fs::write(
         out.join("meta.json"),

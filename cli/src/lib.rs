@@ -26,7 +26,7 @@ USAGE:
   quell denoise FILES_OR_DIRS... --out-dir DIR [--jobs N] [options as above]
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
-                [--features 1|2] [--speed-perturb P] [--formant-shift P] [--spectra [--complex-bins K]] [--reverb-prob P]
+                [--features 1|2] [--speed-perturb P] [--formant-shift P] [--spectra [--complex-bins K [--comb]]] [--reverb-prob P]
                 [--reverb-targets]
                 [--mixes-out DIR | --teacher DIR [--teacher-mix W] [--teacher-where all|pauses]]
   quell models            list the bundled models
@@ -59,7 +59,7 @@ share of speech clips played 0.88-1.15x as fast (default 0.5; 0 mixes exactly as
 --reverb-targets also writes the reverb head's targets (gains that keep the speech with its room).
 --spectra also writes the compressed noisy/clean spectra and the band-to-bin interpolation that the
 trainer's output-spectrum loss needs (training/FORMATS.md); --complex-bins K with it also the compressed
-complex noisy/clean STFT of bins 0..K, for a deep filter. --mixes-out writes every noisy mixture
+complex noisy/clean STFT of bins 0..K, for a deep filter, and --comb the noisy bins one pitch period back. --mixes-out writes every noisy mixture
 for a training-time teacher; --teacher reads the teacher's outputs for the same mixes (same --seed and
 --hours) back and blends them into the band targets (--teacher-mix: 1 = teacher, 0 = oracle; --teacher-where
 pauses: only in frames without speech).";

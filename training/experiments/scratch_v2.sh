@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Issue 11, lever 1 (in progress): the standard architecture trained from scratch with this round's
 # levers from step 0: the v2 lists, formant shifting on half the speech (a new 6 h dump, seed 101) next to
-# the 6 h `voices_v2` dump, speech weight 5 and the output-spectrum loss. 20 000 steps with the lr
-# schedule over the steps; at ~0.37 s a step on this 2-core machine that is about two hours, so it runs
-# over sessions: rerun this script and `--resume` continues from training/runs/scratch_v2/last.pt
-# (weights, optimiser, step and budget). Then: export, refinement and reverb heads on the frozen trunk
+# the 6 h `voices_v2` dump, speech weight 5 and the output-spectrum loss. STEPS (default 9000) with the
+# lr schedule over the steps; at ~0.6 s a step on this 2-core machine that is about 90 minutes. A run cut
+# short continues where it stopped: rerun this script with the same STEPS and `--resume` picks up
+# training/runs/scratch_v2/last.pt (weights, optimiser, step and budget). Then: export, refinement and reverb heads on the frozen trunk
 # (STEP=refine / STEP=reverb recipes), a soup with its continuations, and evaluate against `standard`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,9 +15,11 @@ Q=target/release/quell
 [ -f "$D/scratch_f/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
     --noise "$L/noise_train_v2.txt" --out "$D/scratch_f" --hours 6 --seed 101 --spectra --formant-shift 0.5 \
     --threads 2 --quiet
-[ -f "$D/voices_v2/meta.json" ] || STEP=dumps bash training/recipes/shipped_models.sh
-[ -f "$D/dev_v2s/meta.json" ] || STEP=dumps bash training/recipes/shipped_models.sh
+[ -f "$D/voices_v2/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
+    --noise "$L/noise_train_v2.txt" --out "$D/voices_v2" --hours 6 --seed 81 --spectra --threads 2 --quiet
+[ -f "$D/dev_v2s/meta.json" ] || "$Q" dump-features --speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" \
+    --out "$D/dev_v2s" --hours 0.4 --seed 3 --speed-perturb 0 --spectra --threads 2 --quiet
 nice -n 8 training/.venv/bin/python training/train.py --data "$D/scratch_f" "$D/voices_v2" --val "$D/dev_v2s" \
-    --out training/runs/scratch_v2 --dense 128 --hidden 128 --layers 2 --batch 32 --seq 400 --steps 20000 \
+    --out training/runs/scratch_v2 --dense 128 --hidden 128 --layers 2 --batch 32 --seq 400 --steps "${STEPS:-9000}" \
     --lr 1e-3 --warmup 200 --seed 21 --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 \
     --threads 2 --val-minutes 10 --resume

@@ -30,6 +30,10 @@ pub struct FrameRows {
     /// frames and compares with the clean. "Don't care" is `clean_spec`'s. Empty otherwise.
     pub noisy_cplx: Vec<f32>,
     pub clean_cplx: Vec<f32>,
+    /// With the comb requested: per frame, the noisy spectrum of the window one pitch period back
+    /// (the engine's pitch comb, `engine::harmonics`) over the same bins, compressed and
+    /// interleaved like `noisy_cplx`; zeros where nothing repeats. Empty otherwise.
+    pub noisy_comb: Vec<f32>,
 }
 
 /// What [`compute_with_spectra`] writes besides features and targets.
@@ -39,6 +43,8 @@ pub struct SpectraOut {
     pub magnitudes: bool,
     /// Compressed complex values of bins `[0, complex_bins)`.
     pub complex_bins: usize,
+    /// Also the spectrum one pitch period back over those bins (`FrameRows::noisy_comb`).
+    pub comb: bool,
 }
 
 /// `bandwidth_hz`: clean speech content stops there; bands above it are "don't care".
@@ -104,7 +110,11 @@ pub fn compute_with_spectra(
         clean_spec: Vec::with_capacity(if spectra { frames * bins } else { 0 }),
         noisy_cplx: Vec::with_capacity(frames * 2 * out_spectra.complex_bins),
         clean_cplx: Vec::with_capacity(frames * 2 * out_spectra.complex_bins),
+        noisy_comb: Vec::new(),
     };
+    let mut comb = out_spectra
+        .comb
+        .then(|| crate::engine::harmonics::PitchComb::new(grid));
     let kc = out_spectra.complex_bins.min(bins);
     // z |z|^(p - 1): the compressed magnitude with the phase kept.
     let compress_c = |z: Complex<f32>| {
@@ -153,6 +163,17 @@ pub fn compute_with_spectra(
             let c = compress_c(c);
             out.noisy_cplx.extend([n.re, n.im]);
             out.clean_cplx.extend([c.re, c.im]);
+        }
+        if let Some(comb) = comb.as_mut() {
+            comb.push(&noisy[t * grid.hop..(t + 1) * grid.hop]);
+            let p = comb.predicted();
+            for k in 0..kc {
+                let z = match p {
+                    Some(p) if k < cut_bin => compress_c(p[k]),
+                    _ => Complex::new(0.0, 0.0),
+                };
+                out.noisy_comb.extend([z.re, z.im]);
+            }
         }
     }
     let speech_bin = (bandwidth_hz / grid.bin_hz()).ceil() as usize;
@@ -242,6 +263,7 @@ mod tests {
         let out = SpectraOut {
             magnitudes: true,
             complex_bins: 10,
+            comb: false,
         };
         let rows = compute_with_spectra(&noisy, &clean, &edges, 20_000.0, 24_000.0, 2, out);
         let bins = rows.noisy_spec.len() / rows.frames;
@@ -270,5 +292,58 @@ mod tests {
         // Without the option nothing complex is written.
         let plain = compute(&noisy, &clean, &edges, 20_000.0, 24_000.0, 2);
         assert!(plain.noisy_cplx.is_empty() && plain.clean_cplx.is_empty());
+        assert!(rows.noisy_comb.is_empty());
+    }
+
+    #[test]
+    fn the_comb_spectrum_is_the_window_one_period_back() {
+        // A 150 Hz buzz (period 320 samples) repeats exactly: one period back, its window's spectrum
+        // is the current one.
+        let edges = layout_edges("erb32").unwrap();
+        let n = 48_000;
+        let buzz: Vec<f32> = (0..n)
+            .map(|i| {
+                let ph = i as f32 * 2.0 * std::f32::consts::PI * 150.0 / 48_000.0;
+                (1..=12).map(|h| (h as f32 * ph).sin() / h as f32).sum::<f32>() * 0.1
+            })
+            .collect();
+        let out = SpectraOut {
+            magnitudes: true,
+            complex_bins: 40,
+            comb: true,
+        };
+        let rows = compute_with_spectra(&buzz, &buzz, &edges, 20_000.0, 24_000.0, 2, out);
+        assert_eq!(rows.noisy_comb.len(), rows.noisy_cplx.len());
+        let (mut err, mut energy) = (0.0f64, 0.0f64);
+        for t in rows.frames / 2..rows.frames {
+            for i in 0..80 {
+                let (x, p) = (rows.noisy_cplx[t * 80 + i], rows.noisy_comb[t * 80 + i]);
+                err += ((x - p) as f64).powi(2);
+                energy += (x as f64).powi(2);
+            }
+        }
+        assert!(err < 1e-2 * energy, "one period back differs: {err} of {energy}");
+        let mut rng = 7u32;
+        let noise: Vec<f32> = (0..n)
+            .map(|_| {
+                rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((rng >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.3
+            })
+            .collect();
+        let zeros = vec![0.0; n];
+        let rows = compute_with_spectra(&noise, &zeros, &edges, 20_000.0, 24_000.0, 2, out);
+        // The tracker does find chance periods in noise (the engine gates the comb by the speech
+        // probability), but what it finds there does not repeat the current window.
+        let (mut xp, mut xx, mut pp) = (0.0f64, 0.0f64, 0.0f64);
+        for t in rows.frames / 2..rows.frames {
+            for i in 0..80 {
+                let (x, p) = (rows.noisy_cplx[t * 80 + i], rows.noisy_comb[t * 80 + i]);
+                xp += (x * p) as f64;
+                xx += (x as f64).powi(2);
+                pp += (p as f64).powi(2);
+            }
+        }
+        let rho = xp / (xx * pp).sqrt().max(1e-30);
+        assert!(pp > 0.0 && rho < 0.3, "noise repeats with correlation {rho:.2}");
     }
 }

@@ -174,6 +174,16 @@ impl PitchComb {
         true
     }
 
+    /// The spectrum of the window one pitch period back, scaled like the engine's analysis, or
+    /// None when nothing repeats. Call once per hop, after `push` (the dumper's view of the comb).
+    pub fn predicted(&mut self) -> Option<&[Complex<f32>]> {
+        if self.predict() {
+            Some(&self.predicted)
+        } else {
+            None
+        }
+    }
+
     /// Fill `delta` with the comb's change of the masked spectrum, `q - gX`, for the unmasked
     /// spectrum `x`, the mask `gains` (per bin) and the comb's `amount` (0..1, already scaled by
     /// the speech probability). Returns false (and leaves `delta` unspecified) when it changes

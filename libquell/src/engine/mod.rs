@@ -5,7 +5,7 @@ mod block;
 mod channel;
 mod contrast;
 mod gate;
-mod harmonics;
+pub(crate) mod harmonics;
 mod instance;
 mod params;
 mod room;
