@@ -137,7 +137,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
     };
     let kc = complex_bins.min(bins);
     let mut comb_writer = if comb {
-        Some(NpyWriter::create_f16(&out.join("noisy_comb.npy"), Some(2 * kc))?)
+        Some(NpyWriter::create_f16(
+            &out.join("noisy_comb.npy"),
+            Some(2 * kc),
+        )?)
     } else {
         None
     };

@@ -304,7 +304,10 @@ mod tests {
         let buzz: Vec<f32> = (0..n)
             .map(|i| {
                 let ph = i as f32 * 2.0 * std::f32::consts::PI * 150.0 / 48_000.0;
-                (1..=12).map(|h| (h as f32 * ph).sin() / h as f32).sum::<f32>() * 0.1
+                (1..=12)
+                    .map(|h| (h as f32 * ph).sin() / h as f32)
+                    .sum::<f32>()
+                    * 0.1
             })
             .collect();
         let out = SpectraOut {
@@ -322,7 +325,10 @@ mod tests {
                 energy += (x as f64).powi(2);
             }
         }
-        assert!(err < 1e-2 * energy, "one period back differs: {err} of {energy}");
+        assert!(
+            err < 1e-2 * energy,
+            "one period back differs: {err} of {energy}"
+        );
         let mut rng = 7u32;
         let noise: Vec<f32> = (0..n)
             .map(|_| {
@@ -344,6 +350,9 @@ mod tests {
             }
         }
         let rho = xp / (xx * pp).sqrt().max(1e-30);
-        assert!(pp > 0.0 && rho < 0.3, "noise repeats with correlation {rho:.2}");
+        assert!(
+            pp > 0.0 && rho < 0.3,
+            "noise repeats with correlation {rho:.2}"
+        );
     }
 }
