@@ -120,10 +120,17 @@ def frame_loss(model, d, idx, order: int, args, norm: float, identity: bool = Fa
             a, b = xr[order - 1 - i], xi[order - 1 - i]
             fr = fr + re[..., i] * a - im[..., i] * b
             fi = fi + re[..., i] * b + im[..., i] * a
+    return output_loss(d, idx, fr, fi, xr[-1], xi[-1], norm, args.over_suppress, args.complex_weight,
+                       args.speech_weight)
+
+
+def output_loss(d, idx, fr, fi, x0r, x0i, norm: float, over_suppress: float, complex_weight: float,
+                speech_weight: float):
+    """The loss of frames `idx` whose filtered bins are (fr, fi) and unfiltered ones (x0r, x0i): masked
+    by the final gains, with the engine's energy step, compressed and compared with the clean."""
     g = d["g"][idx]
     yr, yi = g * fr, g * fi
     # The engine gives the filtered band the masked band's energy back, no bin above its input.
-    x0r, x0i = xr[-1], xi[-1]
     before = ((g * x0r) ** 2 + (g * x0i) ** 2).sum(-1, keepdim=True)
     after = (yr ** 2 + yi ** 2).sum(-1, keepdim=True)
     a = torch.sqrt((before + 1e-12) / (after + 1e-12))
@@ -134,9 +141,9 @@ def frame_loss(model, d, idx, order: int, args, norm: float, identity: bool = Fa
     yr, yi, ym = compress(yr, yi)
     sr, si, care = d["sr"][idx], d["si"][idx], d["care"][idx].float()
     sm = torch.sqrt(sr * sr + si * si)
-    per = (args.complex_weight * ((yr - sr) ** 2 + (yi - si) ** 2) + (ym - sm) ** 2
-           + args.over_suppress * torch.relu(sm - ym) ** 2)
-    w = (1.0 + args.speech_weight * d["v"][idx])[:, None]
+    per = (complex_weight * ((yr - sr) ** 2 + (yi - si) ** 2) + (ym - sm) ** 2
+           + over_suppress * torch.relu(sm - ym) ** 2)
+    w = (1.0 + speech_weight * d["v"][idx])[:, None]
     return (per * w * care).sum() / care.sum().clamp_min(1.0) / norm
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from deep_filter_head import compress, expand, prepare  # noqa: E402
+from deep_filter_head import expand, output_loss, prepare  # noqa: E402
 from head_fit import add_common_args, fit_head, load_frozen  # noqa: E402
 
 
@@ -79,20 +79,7 @@ def frame_loss(model, head, d, idx, args, norm, identity=False):
             ci = dep[..., i, 1]
             fr = fr + cr * a - ci * b
             fi = fi + cr * b + ci * a
-    yr, yi = g * fr, g * fi
-    x0r, x0i = taps_r[0], taps_i[0]
-    before = ((g * x0r) ** 2 + (g * x0i) ** 2).sum(-1, keepdim=True)
-    after = (yr ** 2 + yi ** 2).sum(-1, keepdim=True)
-    a = torch.sqrt((before + 1e-12) / (after + 1e-12))
-    yr, yi = yr * a, yi * a
-    m = torch.sqrt(yr ** 2 + yi ** 2 + 1e-30)
-    s = torch.clamp(torch.sqrt(x0r ** 2 + x0i ** 2 + 1e-30) / m, max=1.0)
-    yr, yi, ym = compress(yr * s, yi * s)
-    sr, si, care = d["sr"][idx], d["si"][idx], d["care"][idx].float()
-    sm = torch.sqrt(sr * sr + si * si)
-    per = (((yr - sr) ** 2 + (yi - si) ** 2) + (ym - sm) ** 2 + args.over_suppress * torch.relu(sm - ym) ** 2)
-    w = (1.0 + 5.0 * d["v"][idx])[:, None]
-    return (per * w * care).sum() / care.sum().clamp_min(1.0) / norm
+    return output_loss(d, idx, fr, fi, taps_r[0], taps_i[0], norm, args.over_suppress, 1.0, 5.0)
 
 
 def main():
