@@ -34,7 +34,9 @@ def repo_relative(path: str) -> str:
 def load_checkpoint(path: str) -> tuple:
     ck = torch.load(path, map_location="cpu", weights_only=False)
     c = ck["config"]
-    model = QuellNet(c["n_features"], c["n_bands"], c["dense"], c["hidden"], c["layers"], cell=c.get("cell", "gru"))
+    conv = {k: c[k] for k in ("conv_channels", "conv_time", "conv_freq") if k in c}
+    model = QuellNet(c["n_features"], c["n_bands"], c["dense"], c["hidden"], c["layers"], cell=c.get("cell", "gru"),
+                     **conv)
     if any(k.startswith("reverb_gain.") for k in ck["model"]):
         model.add_reverb_head()
     if "refine.weight" in ck["model"]:

@@ -11,6 +11,9 @@
   as tiny_random_v2 plus a bin-refinement head with a tanh layer (30 bins, 10 units), random weights
 - tests/fixtures/tiny_random_filter.safetensors + parity_tiny_random_filter.safetensors: the same sizes
   plus a deep filter with a tanh layer (12 bins, order 3, 9 units) and a linear refinement head (7 bins)
+- tests/fixtures/tiny_random_conv.safetensors + parity_tiny_random_conv.safetensors: feature version 1,
+  F=29, B=29, D=14, H=18, L=1, with a causal convolutional front end (5 kernels of 3 frames x 5
+  features) and a linear refinement head (9 bins), so the heads' feature input is checked beside it
 
 Sizes deliberately differ from any real model (and from each other), so a Rust loader that hard-codes a
 size, or mixes up D/H/F/B, fails on them. Deterministic (fixed seeds): the tensors and the parity data
@@ -34,23 +37,26 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMES = 200
 
 # name, cell, seed, (F, B, D, H, L), feature version, (refined bins, refinement tanh units) or None,
-# (filtered bins, order, filter tanh units) or None
+# (filtered bins, order, filter tanh units) or None, front end (channels, frames, features) or None
 FIXTURES = (
     ("tiny_random", "gru", 1234, (34, 32, 16, 24, 2), 1, None, None),
     ("tiny_random_lstm", "lstm", 4321, (27, 19, 12, 20, 2), 1, None, None),
     ("tiny_random_v2", "gru", 2468, (84, 20, 12, 16, 1), 2, None, None),
     ("tiny_random_refine", "gru", 1357, (84, 20, 12, 16, 1), 2, (30, 10), None),
     ("tiny_random_filter", "gru", 9753, (84, 20, 12, 16, 1), 2, (7, 0), (12, 3, 9)),
+    ("tiny_random_conv", "gru", 8642, (29, 29, 14, 18, 1), 1, (9, 0), None, (5, 3, 5)),
 )
 
 
-def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=None, dfilter=None) -> None:
+def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=None, dfilter=None,
+         conv=None) -> None:
     F, B, D, H, L = sizes
     model_rel = f"tests/fixtures/{name}.safetensors"
     parity_rel = f"tests/fixtures/parity_{name}.safetensors"
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = QuellNet(F, B, D, H, L, cell=cell)
+    model = QuellNet(F, B, D, H, L, cell=cell, **(dict(zip(("conv_channels", "conv_time", "conv_freq"), conv))
+                                                   if conv else {}))
     if refine is not None:
         model.add_refine_head(*refine)
     if dfilter is not None:
@@ -91,9 +97,9 @@ def make(name: str, cell: str, seed: int, sizes, feature_version: int, refine=No
 
 def main():
     only = set(sys.argv[1:])  # optional: fixture names to (re)write
-    for name, cell, seed, sizes, fv, refine, dfilter in FIXTURES:
+    for name, cell, seed, sizes, fv, refine, dfilter, *conv in FIXTURES:
         if not only or name in only:
-            make(name, cell, seed, sizes, fv, refine, dfilter)
+            make(name, cell, seed, sizes, fv, refine, dfilter, *conv)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F_
 
 ARCHITECTURE = "quell-gru-bands"
 FORMAT_VERSION = "1"
@@ -27,7 +28,7 @@ class QuellNet(nn.Module):
     The carried state is a tensor [L,N,H] for a GRU and a tuple (h, c) for an LSTM (see `map_state`)."""
 
     def __init__(self, n_features: int, n_bands: int, dense: int, hidden: int, layers: int, dropout: float = 0.0,
-                 cell: str = "gru"):
+                 cell: str = "gru", conv_channels: int = 0, conv_time: int = 3, conv_freq: int = 3):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell {cell!r}: expected one of {CELLS}")
@@ -39,7 +40,18 @@ class QuellNet(nn.Module):
         self.cell = cell
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
-        self.input = nn.Linear(n_features, dense)
+        # Optional causal convolutional front end (FORMATS.md `conv.*`): C kernels over the normalised
+        # features of this frame and the conv_time - 1 before it (never a later one) and conv_freq
+        # neighbouring features; tanh of its C x F outputs go into the dense layer beside the features.
+        self.conv_channels = conv_channels
+        self.conv_time = conv_time
+        self.conv_freq = conv_freq
+        self.conv: Optional[nn.Conv2d] = None
+        if conv_channels > 0:
+            if conv_freq % 2 != 1 or conv_time < 1:
+                raise ValueError(f"conv kernel {conv_time}x{conv_freq}: time >= 1 and an odd width")
+            self.conv = nn.Conv2d(1, conv_channels, (conv_time, conv_freq), padding=(0, conv_freq // 2))
+        self.input = nn.Linear(n_features * (1 + conv_channels), dense)
         # Dropout acts only between recurrent layers and only while training; inference is unchanged.
         rnn_cls = nn.GRU if cell == "gru" else nn.LSTM
         rnn = rnn_cls(dense, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
@@ -120,6 +132,8 @@ class QuellNet(nn.Module):
                  hidden=self.hidden, layers=self.layers)
         if self.cell != "gru":
             c["cell"] = self.cell
+        if self.conv_channels > 0:
+            c.update(conv_channels=self.conv_channels, conv_time=self.conv_time, conv_freq=self.conv_freq)
         return c
 
     def set_normalisation(self, mean, std) -> None:
@@ -128,18 +142,28 @@ class QuellNet(nn.Module):
         self.feature_mean.copy_(mean)
         self.feature_std.copy_(std)
 
+    def dense_input(self, features: torch.Tensor) -> torch.Tensor:
+        """The dense layer's output tanh(W [x, conv(x)] + b) for raw features [N,T,F] (or [T,F]). The
+        convolution sees zeros (the mean) before the first frame, as the engine does after a reset."""
+        x = (features - self.feature_mean) / self.feature_std
+        if self.conv is not None:
+            z = x if x.dim() == 3 else x[None]
+            z = F_.pad(z[:, None], (0, 0, self.conv_time - 1, 0))            # [N,1,T+kt-1,F], past only
+            z = torch.tanh(self.conv(z))                                     # [N,C,T,F]
+            z = z.permute(0, 2, 1, 3).reshape(z.shape[0], z.shape[2], -1)    # [N,T,C*F], channel-major
+            x = torch.cat([x, z if x.dim() == 3 else z[0]], dim=-1)
+        return torch.tanh(self.input(x))
+
     def forward_logits(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None
                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Like forward, but returns the pre-sigmoid logits (for numerically stable losses)."""
-        x = (features - self.feature_mean) / self.feature_std
-        x = torch.tanh(self.input(x))
+        x = self.dense_input(features)
         y, h = self.rnn(x, h0)
         return self.gain(y), self.vad(y), h
 
     def forward_all_logits(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None):
         """(gain logits, vad logits, reverb-head logits or None, state, refinement logits or None)."""
-        x = (features - self.feature_mean) / self.feature_std
-        x = torch.tanh(self.input(x))
+        x = self.dense_input(features)
         y, h = self.rnn(x, h0)
         reverb = self.reverb_gain(y) if self.reverb_gain is not None else None
         refine = self.refine_logits(y, features) if self.refine is not None else None
@@ -203,6 +227,9 @@ def model_tensors(model: QuellNet) -> Dict[str, torch.Tensor]:
         "vad.weight": _f32(model.vad.weight),
         "vad.bias": _f32(model.vad.bias),
     }
+    if model.conv is not None:
+        t["conv.weight"] = _f32(model.conv.weight)
+        t["conv.bias"] = _f32(model.conv.bias)
     if model.reverb_gain is not None:
         t["reverb_gain.weight"] = _f32(model.reverb_gain.weight)
         t["reverb_gain.bias"] = _f32(model.reverb_gain.bias)
@@ -299,12 +326,15 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
     cell = meta.get("cell", "gru")
     if cell not in CELLS:
         raise ValueError(f"{path}: cell {cell!r}, expected one of {CELLS}")
-    dense, n_features = tensors["input.weight"].shape
+    dense, n_in = tensors["input.weight"].shape
+    conv = dict(zip(("conv_channels", "conv_time", "conv_freq"),
+                    (lambda s: (s[0], s[2], s[3]))(tensors["conv.weight"].shape))) if "conv.weight" in tensors else {}
+    n_features = n_in // (1 + conv.get("conv_channels", 0))
     n_bands, hidden = tensors["gain.weight"].shape
     layers = 0
     while f"{cell}.{layers}.weight_ih" in tensors:
         layers += 1
-    model = QuellNet(n_features, n_bands, dense, hidden, layers, cell=cell)
+    model = QuellNet(n_features, n_bands, dense, hidden, layers, cell=cell, **conv)
     if "reverb_gain.weight" in tensors or "reverb_gain.bias" in tensors:
         model.add_reverb_head()
     if "refine.weight" in tensors:
@@ -340,7 +370,7 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
         if model.reverb_gain is not None:
             model.reverb_gain.weight.copy_(tensors["reverb_gain.weight"])
             model.reverb_gain.bias.copy_(tensors["reverb_gain.bias"])
-        for name in ("refine_hidden", "refine", "deep_filter_hidden", "deep_filter"):
+        for name in ("conv", "refine_hidden", "refine", "deep_filter_hidden", "deep_filter"):
             layer = getattr(model, name)
             if layer is not None:
                 layer.weight.copy_(tensors[f"{name}.weight"])
@@ -357,7 +387,7 @@ def _last_layer_from_zero(model: QuellNet, features: np.ndarray):
     zero hidden state."""
     model = model.eval().float()
     f = torch.from_numpy(np.array(features, dtype=np.float32, copy=True))[None]
-    y, _ = model.rnn(torch.tanh(model.input((f - model.feature_mean) / model.feature_std)))
+    y, _ = model.rnn(model.dense_input(f))
     return y, f
 
 
@@ -405,8 +435,19 @@ def reference_numpy(tensors: Dict[str, np.ndarray], features: np.ndarray) -> Tup
     c = [np.zeros(H) for _ in range(layers)]
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))
     gains, vad, room, refine, dfilter = [], [], [], [], []
+    past = []  # normalised frames the convolution still reads, oldest first
     for f in np.asarray(features, dtype=np.float64):
-        x = np.tanh(t["input.weight"] @ ((f - t["feature_mean"]) / t["feature_std"]) + t["input.bias"])
+        xn = (f - t["feature_mean"]) / t["feature_std"]
+        if "conv.weight" in t:
+            w, b = t["conv.weight"], t["conv.bias"]  # [C,1,kt,kf], [C]
+            C, _, kt, kf = w.shape
+            past = (past + [xn])[-kt:]
+            frames = [np.zeros_like(xn)] * (kt - len(past)) + past
+            padded = np.pad(np.stack(frames), ((0, 0), (kf // 2, kf // 2)))  # [kt, F + kf - 1]
+            conv = np.array([[b[c] + np.sum(w[c, 0] * padded[:, j:j + kf]) for j in range(len(xn))]
+                             for c in range(C)])
+            xn = np.concatenate([xn, np.tanh(conv).ravel()])
+        x = np.tanh(t["input.weight"] @ xn + t["input.bias"])
         for l in range(layers):
             gi = t[f"{cell}.{l}.weight_ih"] @ x + t[f"{cell}.{l}.bias_ih"]
             gh = t[f"{cell}.{l}.weight_hh"] @ h[l] + t[f"{cell}.{l}.bias_hh"]

@@ -331,6 +331,10 @@ def main(argv: Optional[List[str]] = None):
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--cell", choices=CELLS, default="gru", help="recurrent cell (nn.GRU or nn.LSTM)")
+    ap.add_argument("--conv-channels", type=int, default=0,
+                    help="causal convolutional front end: this many kernels over the features (0 = none)")
+    ap.add_argument("--conv-time", type=int, default=3, help="frames each kernel reads (this one and past)")
+    ap.add_argument("--conv-freq", type=int, default=3, help="neighbouring features each kernel reads (odd)")
     ap.add_argument("--batch", type=int, default=32, help="number of parallel lanes")
     ap.add_argument("--seq", type=int, default=400, help="frames per chunk (400 = 2 s)")
     ap.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget")
@@ -415,7 +419,8 @@ def main(argv: Optional[List[str]] = None):
         raise SystemExit(f"not enough data: {train.total} frames < batch*seq = {args.batch * args.seq}")
 
     model = QuellNet(train.n_features, train.n_bands, args.dense, args.hidden, args.layers, dropout=args.dropout,
-                     cell=args.cell)
+                     cell=args.cell, conv_channels=args.conv_channels, conv_time=args.conv_time,
+                     conv_freq=args.conv_freq)
     mean, std = train.feature_stats(args.stats_frames, rng)
     if rank > 0:
         rng = np.random.default_rng([args.seed, rank])

@@ -12,7 +12,9 @@
 #   DENSE=64 HIDDEN=64 LAYERS=1   model size (the shipped `tiny` layout)
 #   LIMIT=0               dev clips per SNR to score (0 = all 120 clips)
 #   PAR=2                 training runs at once (each one thread, nice 19)
-#   RUNS="gru_erb32 lstm_erb32 gru_bins lstm_bins"   which cells of the table to (re)do
+#   RUNS="gru_erb32 lstm_erb32 gru_bins lstm_bins cnngru_erb32"   which cells of the table to (re)do
+#                         (`cnngru` = the GRU with a causal convolutional front end of CONV kernels)
+#   CONV=4 CONV_TIME=3 CONV_FREQ=3   that front end: kernels, frames (this one and past), features
 #   BENCH=1               also run `cargo bench --bench engine_cost` on the models of RUNS
 #   OUT=training/runs/cell_and_mask   runs, models, reports
 set -euo pipefail
@@ -39,8 +41,14 @@ if [ -z "${QUELL:-}" ]; then
 fi
 echo "quell binary: $QUELL"
 
-# 1. Dumps: the same mixes (same seed) in both band layouts, plus a small dev dump for parity data.
-for L in erb32 bins; do
+RUNS=${RUNS:-gru_erb32 lstm_erb32 gru_bins lstm_bins cnngru_erb32}
+CONV=${CONV:-4}
+CONV_TIME=${CONV_TIME:-3}
+CONV_FREQ=${CONV_FREQ:-3}
+
+# 1. Dumps: the same mixes (same seed) in each band layout the runs use, plus a small dev dump for
+#    parity data.
+for L in $(for r in $RUNS; do echo "${r#*_}"; done | sort -u); do
     if [ ! -f "$DUMPS/cm_${L}_${HOURS}h/meta.json" ]; then
         $NICE "$QUELL" dump-features --speech training/data/lists/speech_train.txt \
             --noise training/data/lists/noise_train.txt --out "$DUMPS/cm_${L}_${HOURS}h" \
@@ -54,21 +62,26 @@ for L in erb32 bins; do
             --threads 1 --quiet
     fi
 done
-cmp "$DUMPS/cm_erb32_${HOURS}h/vad.npy" "$DUMPS/cm_bins_${HOURS}h/vad.npy" \
-    || { echo "the two dumps do not hold the same mixes" >&2; exit 1; }
+if [ -f "$DUMPS/cm_erb32_${HOURS}h/vad.npy" ] && [ -f "$DUMPS/cm_bins_${HOURS}h/vad.npy" ]; then
+    cmp "$DUMPS/cm_erb32_${HOURS}h/vad.npy" "$DUMPS/cm_bins_${HOURS}h/vad.npy" \
+        || { echo "the two dumps do not hold the same mixes" >&2; exit 1; }
+fi
 
 # 2. Training: same seed (same init order, same lane offsets and state resets), same steps, lr 2e-3
 #    (the `tiny` recipe), one thread each, no validation (the last checkpoint is the model).
-RUNS=${RUNS:-gru_erb32 lstm_erb32 gru_bins lstm_bins}
 train() {
-    local cell=${1%_*} layout=${1#*_}
+    local cell=${1%_*} layout=${1#*_} front=()
     local dir="$OUT/$1"
+    if [ "$cell" = cnngru ]; then
+        cell=gru
+        front=(--conv-channels "$CONV" --conv-time "$CONV_TIME" --conv-freq "$CONV_FREQ")
+    fi
     if [ -f "$dir/last.pt" ] && grep -q "saved .*last.pt (step $STEPS," "$dir/log.txt" 2>/dev/null; then
         return
     fi
     rm -rf "$dir"
     $NICE $PY training/train.py --data "$DUMPS/cm_${layout}_${HOURS}h" --out "$dir" --cell "$cell" \
-        --dense "$DENSE" --hidden "$HIDDEN" --layers "$LAYERS" --batch 32 --seq 400 --steps "$STEPS" \
+        --dense "$DENSE" --hidden "$HIDDEN" --layers "$LAYERS" "${front[@]}" --batch 32 --seq 400 --steps "$STEPS" \
         --lr 2e-3 --seed 0 --threads 1 --log-every 100 --val-minutes 1e9 > "$dir.train.out" 2>&1
 }
 running=0
@@ -120,4 +133,4 @@ if [ "$BENCH" = 1 ]; then
 fi
 
 # 6. The table (all four runs; cells not done yet show as missing).
-$PY training/experiments/summarize.py --out "$OUT" --runs gru_erb32 lstm_erb32 gru_bins lstm_bins
+$PY training/experiments/summarize.py --out "$OUT" --runs gru_erb32 lstm_erb32 gru_bins lstm_bins cnngru_erb32

@@ -20,6 +20,8 @@ def macs_per_frame(model) -> int:
     """Multiply-accumulates per 5 ms frame, counted as the Rust runtime does
     (`ModelWeights::macs_per_frame`): every weight matrix once."""
     n = model.input.weight.numel() + model.gain.weight.numel() + model.vad.weight.numel()
+    if model.conv is not None:  # every kernel weight once per feature
+        n += model.conv.weight.numel() * model.n_features
     for l in range(model.layers):
         n += getattr(model.rnn, f"weight_ih_l{l}").numel() + getattr(model.rnn, f"weight_hh_l{l}").numel()
     return n
@@ -85,7 +87,8 @@ def main():
         last_train = [l for l in open(os.path.join(d, "log.txt")) if " train step " in l]
         gain_loss = float(last_train[-1].split(" gain ")[1].split()[0]) if last_train else float("nan")
         rows.append({
-            "run": r, "gain_loss": gain_loss, "cell": model.cell.upper(), "bands": model.n_bands,
+            "run": r, "gain_loss": gain_loss,
+            "cell": ("CNN-" if model.conv is not None else "") + model.cell.upper(), "bands": model.n_bands,
             "params": count_parameters(model),
             "rnn_params": sum(p.numel() for p in model.rnn.parameters()),
             "mmac_s": macs_per_frame(model) * 200 / 1e6,

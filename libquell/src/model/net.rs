@@ -3,7 +3,7 @@
 
 use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
 use super::linalg::matvec_bias;
-use super::weights::{Cell, ModelWeights, RefineHead};
+use super::weights::{Cell, ConvFrontEnd, ModelWeights, RefineHead};
 
 /// Per-stream recurrent state and scratch, sized for one model; allocated off the audio thread.
 #[derive(Debug, Clone)]
@@ -11,7 +11,10 @@ pub struct NetState {
     hidden: Vec<Vec<f32>>,
     /// LSTM cell state per layer (empty vectors for a GRU).
     cell: Vec<Vec<f32>>,
+    /// The dense layer's input: the normalised features, then the front end's outputs (if any).
     x: Vec<f32>,
+    /// The front end's past normalised frames, oldest first (`time - 1` of them; zeros after a reset).
+    conv_past: Vec<f32>,
     dense: Vec<f32>,
     gi: Vec<f32>,
     gh: Vec<f32>,
@@ -34,7 +37,8 @@ impl NetState {
                 .hidden_sizes()
                 .map(|h| vec![0.0; if lstm { h } else { 0 }])
                 .collect(),
-            x: vec![0.0; w.n_features],
+            x: vec![0.0; w.input_w.len() / w.dense.max(1)],
+            conv_past: vec![0.0; w.conv.as_ref().map_or(0, |c| (c.time - 1) * w.n_features)],
             dense: vec![0.0; w.dense],
             gi: vec![0.0; gates * max_h],
             gh: vec![0.0; gates * max_h],
@@ -52,12 +56,14 @@ impl NetState {
         for h in self.hidden.iter_mut().chain(&mut self.cell) {
             h.fill(0.0);
         }
+        self.conv_past.fill(0.0);
     }
 
     pub fn is_finite(&self) -> bool {
         self.hidden
             .iter()
             .chain(&self.cell)
+            .chain(std::iter::once(&self.conv_past))
             .all(|h| h.iter().all(|x| x.is_finite()))
     }
 
@@ -71,6 +77,10 @@ impl NetState {
             .zip(&w.feature_inv_std)
         {
             *x = (f - m) * s;
+        }
+        if let Some(conv) = &w.conv {
+            let (now, out) = self.x.split_at_mut(w.n_features);
+            run_conv(conv, &mut self.conv_past, now, out);
         }
         matvec_bias(&w.input_w, &w.input_b, &self.x, &mut self.dense);
         tanh_in_place(&mut self.dense);
@@ -176,7 +186,40 @@ impl NetState {
         let last = self.hidden.last().unwrap_or(&self.dense);
         let (h, x) = self.refine_in.split_at_mut(last.len());
         h.copy_from_slice(last);
-        x.copy_from_slice(&self.x);
+        x.copy_from_slice(&self.x[..x.len()]);
+    }
+}
+
+/// The front end for one frame: `out[c F + j] = tanh(b[c] + sum over the kernel's frames and
+/// neighbours of w * x)` with `now` the normalised frame (`F` values) and `past` the ones before it,
+/// oldest first; then `now` joins `past`.
+fn run_conv(conv: &ConvFrontEnd, past: &mut [f32], now: &[f32], out: &mut [f32]) {
+    let (nf, kt, kf) = (now.len(), conv.time, conv.freq);
+    let half = kf / 2;
+    for (c, (row, bias)) in out.chunks_exact_mut(nf).zip(&conv.b).enumerate() {
+        row.fill(*bias);
+        for dt in 0..kt {
+            let frame = if dt + 1 == kt {
+                now
+            } else {
+                &past[dt * nf..(dt + 1) * nf]
+            };
+            let taps = &conv.w[(c * kt + dt) * kf..(c * kt + dt + 1) * kf];
+            for (df, &wt) in taps.iter().enumerate() {
+                // out[j] += wt * frame[j + df - half], where that index exists.
+                let lo = half.saturating_sub(df);
+                let hi = (nf + half).saturating_sub(df).min(nf);
+                for j in lo..hi {
+                    row[j] += wt * frame[j + df - half];
+                }
+            }
+        }
+    }
+    tanh_in_place(out);
+    if kt > 1 {
+        past.copy_within(nf.., 0);
+        let n = past.len();
+        past[n - nf..].copy_from_slice(now);
     }
 }
 

@@ -78,6 +78,8 @@ pub struct ModelWeights {
     pub dense: usize,
     pub feature_mean: Vec<f32>,
     pub feature_inv_std: Vec<f32>,
+    /// Optional causal convolutional front end (`conv.*`); with it `input_w` is `[dense, F (1 + C)]`.
+    pub conv: Option<ConvFrontEnd>,
     pub input_w: Vec<f32>,
     pub input_b: Vec<f32>,
     pub cell: Cell,
@@ -139,6 +141,23 @@ pub struct DeepFilterHead {
     pub net: RefineHead,
     pub bins: usize,
     pub order: usize,
+}
+
+/// Largest convolution kernel a file may ask for: frames (this one and past) and features wide.
+pub const MAX_CONV_TIME: usize = 8;
+pub const MAX_CONV_FREQ: usize = 9;
+
+/// A causal convolutional front end: `channels` kernels of `time` frames (this one and the ones
+/// before it, never a later one) by `freq` neighbouring features (odd; zeros past either end) over
+/// the normalised features. `tanh` of its `channels x F` outputs (channel-major) go into the dense
+/// layer after the features themselves. Weights `[C, 1, time, freq]` (PyTorch `Conv2d`), bias `[C]`.
+#[derive(Debug, Clone)]
+pub struct ConvFrontEnd {
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+    pub channels: usize,
+    pub time: usize,
+    pub freq: usize,
 }
 
 /// A band-gain head: `[B, H]` weights and `[B]` bias, sigmoid.
@@ -380,7 +399,18 @@ impl ModelWeights {
                 found: in_shape,
             });
         }
-        let (dense, nf) = (in_shape[0], in_shape[1]);
+        let conv = read_conv(r)?;
+        let (dense, n_in) = (in_shape[0], in_shape[1]);
+        // The dense layer reads the features and then, with a front end, C values per feature.
+        let widen = 1 + conv.as_ref().map_or(0, |c| c.channels);
+        if n_in % widen != 0 || n_in == 0 {
+            return Err(ModelError::WrongShape {
+                tensor: "input.weight".into(),
+                expected: vec![dense, widen * (n_in / widen).max(1)],
+                found: in_shape,
+            });
+        }
+        let nf = n_in / widen;
         let input_b = r.shaped("input.bias", &[dense])?;
         let feature_mean = r.shaped("feature_mean", &[nf])?;
         let feature_std = r.shaped("feature_std", &[nf])?;
@@ -541,6 +571,7 @@ impl ModelWeights {
             dense,
             feature_mean,
             feature_inv_std: feature_std.iter().map(|s| 1.0 / s).collect(),
+            conv,
             input_w,
             input_b,
             cell,
@@ -580,6 +611,7 @@ impl ModelWeights {
             .sum();
         self.input_w.len()
             + self.input_b.len()
+            + self.conv.as_ref().map_or(0, |c| c.w.len() + c.b.len())
             + g
             + self.gain_w.len()
             + self.gain_b.len()
@@ -607,6 +639,7 @@ impl ModelWeights {
 
     fn own_macs_per_frame(&self) -> usize {
         self.input_w.len()
+            + self.conv.as_ref().map_or(0, |c| c.w.len() * self.n_features)
             + self
                 .rnn
                 .iter()
@@ -623,6 +656,39 @@ impl ModelWeights {
             // The filter itself: 4 real multiply-adds per complex tap.
             + self.deep_filter.as_ref().map_or(0, |d| 4 * d.order * d.bins)
     }
+}
+
+/// The optional front end: `conv.weight` `[C, 1, time, freq]` and `conv.bias` `[C]`, both or neither.
+fn read_conv(r: &Reader<'_>) -> Result<Option<ConvFrontEnd>, ModelError> {
+    match (r.has("conv.weight"), r.has("conv.bias")) {
+        (false, false) => return Ok(None),
+        (true, false) => return Err(ModelError::MissingTensor(format!("{}conv.bias", r.prefix))),
+        (false, true) => return Err(ModelError::MissingTensor(format!("{}conv.weight", r.prefix))),
+        (true, true) => {}
+    }
+    let (shape, w) = r.tensor("conv.weight")?;
+    let ok = shape.len() == 4
+        && shape[0] > 0
+        && shape[1] == 1
+        && (1..=MAX_CONV_TIME).contains(&shape[2])
+        && shape[3] % 2 == 1
+        && shape[3] <= MAX_CONV_FREQ;
+    if !ok {
+        return Err(ModelError::WrongShape {
+            tensor: format!("{}conv.weight", r.prefix),
+            expected: vec![shape.first().copied().unwrap_or(1).max(1), 1, 3, 3],
+            found: shape,
+        });
+    }
+    let (channels, time, freq) = (shape[0], shape[2], shape[3]);
+    let b = r.shaped("conv.bias", &[channels])?;
+    Ok(Some(ConvFrontEnd {
+        w,
+        b,
+        channels,
+        time,
+        freq,
+    }))
 }
 
 /// The optional refinement head: `refine.weight` `[K, in]` and `refine.bias` `[K]`, with `in` the
@@ -980,6 +1046,34 @@ mod tests {
     /// The fixture with refinement-head tensors of the given shapes added (zeros).
     fn with_refine(parts: &[(&str, Vec<usize>)]) -> Vec<u8> {
         with_extra(parts, &[])
+    }
+
+    /// A front end must come whole, with an odd width and a dense layer sized for it.
+    #[test]
+    fn conv_front_end_is_checked_and_never_half_there() {
+        let plain = ModelWeights::from_bytes(LSTM).unwrap();
+        assert!(plain.conv.is_none());
+        // Kernels the dense layer of the fixture cannot take: its 27 input columns are not 5 F.
+        let b = with_extra(
+            &[("conv.weight", vec![4, 1, 3, 3]), ("conv.bias", vec![4])],
+            &[],
+        );
+        assert!(matches!(err(&b), ModelError::WrongShape { tensor, .. } if tensor == "input.weight"));
+        assert_eq!(
+            err(&with_extra(&[("conv.weight", vec![2, 1, 3, 3])], &[])),
+            ModelError::MissingTensor("conv.bias".into())
+        );
+        assert_eq!(
+            err(&with_extra(&[("conv.bias", vec![2])], &[])),
+            ModelError::MissingTensor("conv.weight".into())
+        );
+        for bad in [vec![2, 1, 3, 4], vec![2, 2, 3, 3], vec![2, 1, 0, 3], vec![2, 1, 3]] {
+            let b = with_extra(&[("conv.weight", bad.clone()), ("conv.bias", vec![2])], &[]);
+            assert!(
+                matches!(err(&b), ModelError::WrongShape { ref tensor, .. } if tensor == "conv.weight"),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
