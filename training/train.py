@@ -315,6 +315,23 @@ def add_refine_head_like(model: QuellNet, state_dict) -> None:
         model.add_refine_head(state_dict["refine.weight"].shape[0], hidden)
 
 
+CONV_KEYS = ("conv_channels", "conv_time", "conv_freq")
+
+
+def grow_front_end(model: QuellNet, init: dict) -> dict:
+    """A state dict for `model` (which has a front end) from `init` (a model without one): every weight
+    as it was, the front end as initialised, and the dense layer's columns for the front end's outputs
+    at zero, so the grown model starts by computing exactly what the old one did."""
+    sd = dict(init["model"])
+    w = sd["input.weight"]
+    grown = torch.zeros_like(model.input.weight)
+    grown[:, :w.shape[1]] = w
+    sd["input.weight"] = grown
+    sd["conv.weight"] = model.conv.weight.detach().clone()
+    sd["conv.bias"] = model.conv.bias.detach().clone()
+    return sd
+
+
 def save_atomic(obj, path: str):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -432,12 +449,16 @@ def main(argv: Optional[List[str]] = None):
             init = {"config": src.config(), "model": src.state_dict(), "step": "shipped"}
         else:
             init = torch.load(args.init, map_location="cpu", weights_only=False)
-        if init["config"] != model.config():
+        bare = {k: v for k, v in model.config().items() if k not in CONV_KEYS}
+        grow = model.conv is not None and "conv_channels" not in init["config"] and init["config"] == bare
+        if init["config"] != model.config() and not grow:
             raise SystemExit(f"--init {args.init}: layer sizes {init['config']} differ from {model.config()}")
         if has_reverb_head(init["model"]):
             model.add_reverb_head()
         add_refine_head_like(model, init["model"])
-        model.load_state_dict(init["model"])
+        model.load_state_dict(grow_front_end(model, init) if grow else init["model"])
+        if grow:
+            log("grew a convolutional front end onto it (its dense-layer columns start at zero)")
         mean, std = model.feature_mean.numpy(), model.feature_std.numpy()
         log(f"fine-tuning from {args.init} (its step {init.get('step')}, keeping its feature normalisation)")
     resumed = None

@@ -78,6 +78,10 @@ for arm in $ARMS; do
                             --spec-over-suppress 0.3 ;;
         refine_headjoint) BASE=${REFINED:-training/runs/refine_head} run refine_headjoint voices_v2 \
                             --speech-weight 5 --spec-weight 1 --spec-over-suppress 0.3 ;;
+        # A causal convolutional front end (issue 11 §5): 4 kernels of 3 frames x 3 features grown onto
+        # the shipped standard (their dense-layer columns start at zero), against the same without.
+        conv_ctl)       run conv_ctl voices_v2 --speech-weight 5 --spec-weight 1 ;;
+        conv)           run conv voices_v2 --speech-weight 5 --spec-weight 1 --conv-channels "${CONV:-4}" ;;
         *) echo "unknown arm $arm" >&2; exit 2 ;;
     esac
 done
