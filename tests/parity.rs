@@ -146,7 +146,11 @@ fn reset_clears_the_front_ends_past() {
     let w =
         ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_conv.safetensors")).unwrap();
     let frames: Vec<Vec<f32>> = (0..6)
-        .map(|t| (0..w.n_features).map(|f| ((t * 7 + f) % 11) as f32 - 9.0).collect())
+        .map(|t| {
+            (0..w.n_features)
+                .map(|f| ((t * 7 + f) % 11) as f32 - 9.0)
+                .collect()
+        })
         .collect();
     let run = |s: &mut NetState| -> Vec<f32> {
         let mut g = vec![0.0; w.n_bands];
@@ -162,7 +166,10 @@ fn reset_clears_the_front_ends_past() {
     let carried = run(&mut s);
     s.reset();
     assert_eq!(run(&mut s), first);
-    assert_ne!(carried, first, "without a reset the past frames and state carry over");
+    assert_ne!(
+        carried, first,
+        "without a reset the past frames and state carry over"
+    );
 }
 
 #[test]

@@ -663,7 +663,12 @@ fn read_conv(r: &Reader<'_>) -> Result<Option<ConvFrontEnd>, ModelError> {
     match (r.has("conv.weight"), r.has("conv.bias")) {
         (false, false) => return Ok(None),
         (true, false) => return Err(ModelError::MissingTensor(format!("{}conv.bias", r.prefix))),
-        (false, true) => return Err(ModelError::MissingTensor(format!("{}conv.weight", r.prefix))),
+        (false, true) => {
+            return Err(ModelError::MissingTensor(format!(
+                "{}conv.weight",
+                r.prefix
+            )));
+        }
         (true, true) => {}
     }
     let (shape, w) = r.tensor("conv.weight")?;
@@ -1058,7 +1063,9 @@ mod tests {
             &[("conv.weight", vec![4, 1, 3, 3]), ("conv.bias", vec![4])],
             &[],
         );
-        assert!(matches!(err(&b), ModelError::WrongShape { tensor, .. } if tensor == "input.weight"));
+        assert!(
+            matches!(err(&b), ModelError::WrongShape { tensor, .. } if tensor == "input.weight")
+        );
         assert_eq!(
             err(&with_extra(&[("conv.weight", vec![2, 1, 3, 3])], &[])),
             ModelError::MissingTensor("conv.bias".into())
@@ -1067,7 +1074,12 @@ mod tests {
             err(&with_extra(&[("conv.bias", vec![2])], &[])),
             ModelError::MissingTensor("conv.weight".into())
         );
-        for bad in [vec![2, 1, 3, 4], vec![2, 2, 3, 3], vec![2, 1, 0, 3], vec![2, 1, 3]] {
+        for bad in [
+            vec![2, 1, 3, 4],
+            vec![2, 2, 3, 3],
+            vec![2, 1, 0, 3],
+            vec![2, 1, 3],
+        ] {
             let b = with_extra(&[("conv.weight", bad.clone()), ("conv.bias", vec![2])], &[]);
             assert!(
                 matches!(err(&b), ModelError::WrongShape { ref tensor, .. } if tensor == "conv.weight"),
