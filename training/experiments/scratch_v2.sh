@@ -6,6 +6,8 @@
 # short continues where it stopped: rerun this script with the same STEPS and `--resume` picks up
 # training/runs/scratch_v2/last.pt (weights, optimiser, step and budget). Then: export, refinement and reverb heads on the frozen trunk
 # (STEP=refine / STEP=reverb recipes), a soup with its continuations, and evaluate against `standard`.
+# CONV=C adds the causal convolutional front end (C kernels of 3 frames x 3 features) and runs in
+# training/runs/scratch_v2_convC instead.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=training/data/lists
@@ -19,14 +21,16 @@ Q=target/release/quell
     --noise "$L/noise_train_v2.txt" --out "$D/voices_v2" --hours 6 --seed 81 --spectra --threads 2 --quiet
 [ -f "$D/dev_v2s/meta.json" ] || "$Q" dump-features --speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" \
     --out "$D/dev_v2s" --hours 0.4 --seed 3 --speed-perturb 0 --spectra --threads 2 --quiet
+R=training/runs/scratch_v2${CONV:+_conv$CONV}
+FRONT=()
+[ -z "${CONV:-}" ] || FRONT=(--conv-channels "$CONV")
 nice -n 8 training/.venv/bin/python training/train.py --data "$D/scratch_f" "$D/voices_v2" --val "$D/dev_v2s" \
-    --out training/runs/scratch_v2 --dense 128 --hidden 128 --layers 2 --batch 32 --seq 400 --steps "${STEPS:-9000}" \
+    --out "$R" "${FRONT[@]}" --dense 128 --hidden 128 --layers 2 --batch 32 --seq 400 --steps "${STEPS:-9000}" \
     --lr 1e-3 --warmup 200 --seed 21 --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 \
     --threads 2 --val-minutes 10 --resume
 # Then the shipped standard's remaining stages on the frozen trunk, into the run folder: export, the
 # reverb head (as the recipe's STEP=reverb) and the refinement head (STEP=refine). Each is skipped when
 # done; the training stage above does nothing more once its steps are spent.
-R=training/runs/scratch_v2
 M=$R/standard.safetensors
 PY=training/.venv/bin/python
 for d in rev_hi rev_dev_v2 dev_v2; do
