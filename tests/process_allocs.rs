@@ -1,7 +1,7 @@
 //! The engine allocates nothing while it processes, with the stages that keep buffers of their own:
 //! a model with a deep filter (its history, coefficients and output) and the pitch comb (its input
-//! history, tracker and predicted spectrum) use buffers sized when the engine and instance are
-//! built. Without
+//! history, tracker and predicted spectrum) and a model with a convolutional front end (its past
+//! frames, in the network state) use buffers sized when the engine and instance are built. Without
 //! `assert_process_allocs` a counting allocator counts the calls (its own test binary: it sees every
 //! thread of the process); with it, nice-plug's allocator aborts on any allocation inside
 //! `assert_no_alloc`, as it does in a host's process().
@@ -62,12 +62,15 @@ mod count {
 }
 
 #[test]
-fn the_deep_filter_and_the_pitch_comb_allocate_nothing_while_processing() {
+fn the_deep_filter_the_pitch_comb_and_the_front_end_allocate_nothing_while_processing() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let filter =
         ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_filter.safetensors"))
             .unwrap();
     assert!(filter.deep_filter.is_some());
+    let conv =
+        ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_conv.safetensors")).unwrap();
+    assert!(conv.conv.is_some());
     let rate = 48_000.0;
     let n = 48_000;
     let input = vec![
@@ -87,6 +90,13 @@ fn the_deep_filter_and_the_pitch_comb_allocate_nothing_while_processing() {
             filter,
             true,
             Listen::Removed,
+            EngineParams::default().harmonics,
+        ),
+        (
+            "convolutional front end",
+            conv,
+            false,
+            Listen::Output,
             EngineParams::default().harmonics,
         ),
         (
