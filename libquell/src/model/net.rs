@@ -37,7 +37,7 @@ impl NetState {
                 .hidden_sizes()
                 .map(|h| vec![0.0; if lstm { h } else { 0 }])
                 .collect(),
-            x: vec![0.0; w.input_w.len() / w.dense.max(1)],
+            x: vec![0.0; w.n_features * (1 + w.conv.as_ref().map_or(0, |c| c.channels))],
             conv_past: vec![0.0; w.conv.as_ref().map_or(0, |c| (c.time - 1) * w.n_features)],
             dense: vec![0.0; w.dense],
             gi: vec![0.0; gates * max_h],
