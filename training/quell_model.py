@@ -154,6 +154,12 @@ class QuellNet(nn.Module):
             x = torch.cat([x, z if x.dim() == 3 else z[0]], dim=-1)
         return torch.tanh(self.input(x))
 
+    def dense_input_span(self, features: torch.Tensor, a: int, b: int) -> torch.Tensor:
+        """dense_input for frames a..b of a long [N,T,F] stream processed in pieces: the convolution
+        reads the frames before a as its past, so the pieces join exactly as one pass would."""
+        lo = max(0, a - (self.conv_time - 1)) if self.conv is not None else a
+        return self.dense_input(features[:, lo:b])[:, a - lo:]
+
     def forward_logits(self, features: torch.Tensor, h0: Optional[torch.Tensor] = None
                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Like forward, but returns the pre-sigmoid logits (for numerically stable losses)."""

@@ -68,7 +68,7 @@ def trunk(model, feats: np.ndarray, interp: np.ndarray, decay: float, lanes: int
     h = None
     s = torch.zeros(lanes, model.n_bands)
     for a in range(0, x.shape[1], 2000):
-        xi = torch.tanh(model.input((x[:, a:a + 2000] - model.feature_mean) / model.feature_std))
+        xi = model.dense_input_span(x, a, a + 2000)
         y, h = model.rnn(xi, h)
         g = torch.sigmoid(model.gain(y))
         sm = torch.empty_like(g)

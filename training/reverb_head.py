@@ -54,7 +54,7 @@ def trunk(model, feats: np.ndarray, lanes: int = 16) -> torch.Tensor:
     out = []
     h = None
     for s in range(0, x.shape[1], 2000):
-        xi = torch.tanh(model.input((x[:, s:s + 2000] - model.feature_mean) / model.feature_std))
+        xi = model.dense_input_span(x, s, s + 2000)
         y, h = model.rnn(xi, h)
         out.append(y)
     return torch.cat(out, 1).reshape(T, -1)

@@ -29,21 +29,6 @@ nice -n 8 training/.venv/bin/python training/train.py --data "$D/scratch_f" "$D/
     --lr 1e-3 --warmup 200 --seed 21 --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 \
     --threads 2 --val-minutes 10 --resume
 # Then the shipped standard's remaining stages on the frozen trunk, into the run folder: export, the
-# reverb head (as the recipe's STEP=reverb) and the refinement head (STEP=refine). Each is skipped when
-# done; the training stage above does nothing more once its steps are spent.
-M=$R/standard.safetensors
-PY=training/.venv/bin/python
-for d in rev_hi rev_dev_v2 dev_v2; do
-    [ -f "$D/$d/meta.json" ] || { echo "missing $D/$d: run STEP=dumps of training/recipes/shipped_models.sh" >&2; exit 1; }
-done
-if [ ! -f "$M" ]; then
-    $PY training/export.py --ckpt "$R/last.pt" --name standard --out "$M.tmp" --parity-data "$D/dev_v2" \
-        --parity-out "$R/parity.safetensors" \
-        --description "Standard: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default."
-    $PY training/reverb_head.py --model "$M.tmp" --data "$D/rev_hi" --val "$D/rev_dev_v2" --out "$M.tmp" \
-        --parity-out "$R/parity.safetensors" --over-suppress 3 --steps 4000 --lr 3e-3 --threads 2
-    $PY training/refine_head.py --model "$M.tmp" --data "$D/voices_v2" --val "$D/dev_v2s" --out "$M.tmp" \
-        --parity-out "$R/parity.safetensors" --bins 40 --over-suppress 0.3 --threads 2
-    mv "$M.tmp" "$M"
-fi
-echo "wrote $M"
+# reverb head and the refinement head (standard_heads.sh; skipped when done). The training stage above
+# does nothing more once its steps are spent.
+bash training/experiments/standard_heads.sh "$R"
