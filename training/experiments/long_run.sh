@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Issue 11: the long run, carried over several sittings. It continues the standard-layout from-scratch
-# run with the convolutional front end (`CONV=4 scratch_v2.sh`, 9000 steps) with a second cosine cycle
-# (warm restart at lr 5e-4) over STEPS more steps (default 24000, about four hours on this machine's two
-# cores) on 24 h of mixes: two fresh 6 h dumps (`long_a`, `long_b`, seeds 131 and 132, formant shifting on
-# half the speech; about 3 min each) beside the two 6 h dumps the first cycle saw. Same losses as the first cycle (speech weight 5, the
-# output-spectrum loss). Rerun the same command in a later sitting and `--resume` continues from
-# training/runs/long_conv4/last.pt (saved at every validation, every 10 min); when the steps are spent
-# the heads are added (standard_heads.sh) and training/runs/long_conv4/standard.safetensors is written.
+# Issue 11: the long run, in legs of one sitting each. Every leg continues the standard-layout
+# from-scratch run with the convolutional front end (`CONV=4 scratch_v2.sh`, 9000 steps) with a second
+# cosine cycle (warm restart at lr 5e-4, STEPS steps, default 8000: about 80 min on this machine's two
+# cores) over 24 h of mixes: two fresh 6 h dumps (`long_a`, `long_b`, seeds 131 and 132, formant
+# shifting on half the speech; about 3 min each) beside the two 6 h dumps the first cycle saw. Same
+# losses as the first cycle (speech weight 5, the output-spectrum loss). LEG (a, b, c, ...) names the
+# leg and sets its data order, so legs from the same start are different continuations that can be
+# averaged (experiments/soup.py). A leg cut short continues where it stopped: rerun the same command and
+# `--resume` picks up training/runs/long_conv4_LEG/last.pt (saved at every validation, every 10 min).
+# When the steps are spent the heads are added (standard_heads.sh) into
+# training/runs/long_conv4_LEG/standard.safetensors.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=training/data/lists
@@ -14,7 +17,8 @@ D=training/data/dumps
 Q=target/release/quell
 PY=training/.venv/bin/python
 FIRST=training/runs/scratch_v2_conv4
-R=training/runs/long_conv4
+LEG=${LEG:-a}
+R=training/runs/long_conv4_$LEG
 [ -x "$Q" ] || cargo build --release --bin quell
 [ -f "$FIRST/standard.safetensors" ] || CONV=4 bash training/experiments/scratch_v2.sh
 for s in a:131 b:132; do
@@ -22,10 +26,12 @@ for s in a:131 b:132; do
         --noise "$L/noise_train_v2.txt" --out "$D/long_${s%%:*}" --hours 6 --seed "${s##*:}" --spectra \
         --formant-shift 0.5 --threads 2 --quiet
 done
+SEED=$(( 22 + $(printf '%d' "'$LEG") - 97 ))
 if [ ! -f "$R/standard.safetensors" ]; then
-    nice -n 8 $PY training/train.py --data "$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2" --val "$D/dev_v2s" \
-        --out "$R" --init "$FIRST/last.pt" --conv-channels 4 --dense 128 --hidden 128 --layers 2 --batch 32 \
-        --seq 400 --steps "${STEPS:-24000}" --lr 5e-4 --warmup 200 --seed 22 --dropout 0.1 --over-suppress 0.0 \
-        --speech-weight 5 --spec-weight 1 --threads 2 --val-minutes 10 --keep --resume
+    nice -n 8 $PY training/train.py --data "$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2" \
+        --val "$D/dev_v2s" --out "$R" --init "$FIRST/last.pt" --conv-channels 4 --dense 128 --hidden 128 \
+        --layers 2 --batch 32 --seq 400 --steps "${STEPS:-8000}" --lr 5e-4 --warmup 200 --seed "$SEED" \
+        --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 --threads 2 --val-minutes 10 \
+        --keep --resume
 fi
 bash training/experiments/standard_heads.sh "$R"
