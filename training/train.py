@@ -507,7 +507,8 @@ def main(argv: Optional[List[str]] = None):
         best = float(resumed.get("best", resumed.get("val", {}).get("loss", float("inf"))))
     last_val = None
     run = {"loss": 0.0, "gain": 0.0, "vad": 0.0, "n": 0, "t": 0.0}
-    step_seconds = 0.0  # time spent in training steps (data, forward, backward, update), no validation
+    # Time spent in training steps (data, forward, backward, update), no validation; carried over a resume.
+    step_seconds = float(resumed.get("step_seconds", 0.0)) if resumed is not None else 0.0
     model.train()
 
     def save(final: bool):
