@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 11: the long run, in legs of one sitting each. Every leg continues the standard-layout
 # from-scratch run with the convolutional front end (`CONV=4 scratch_v2.sh`, 9000 steps) with a second
-# cosine cycle (warm restart at lr 5e-4, STEPS steps, default 8000: about 80 min on this machine's two
+# cosine cycle (warm restart at lr 5e-4, STEPS steps, default 6000: about an hour on this machine's two
 # cores) over 24 h of mixes: two fresh 6 h dumps (`long_a`, `long_b`, seeds 131 and 132, formant
 # shifting on half the speech; about 3 min each) beside the two 6 h dumps the first cycle saw. Same
 # losses as the first cycle (speech weight 5, the output-spectrum loss). LEG (a, b, c, ...) names the
@@ -30,7 +30,7 @@ SEED=$(( 22 + $(printf '%d' "'$LEG") - 97 ))
 if [ ! -f "$R/standard.safetensors" ]; then
     nice -n 8 $PY training/train.py --data "$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2" \
         --val "$D/dev_v2s" --out "$R" --init "$FIRST/last.pt" --conv-channels 4 --dense 128 --hidden 128 \
-        --layers 2 --batch 32 --seq 400 --steps "${STEPS:-8000}" --lr 5e-4 --warmup 200 --seed "$SEED" \
+        --layers 2 --batch 32 --seq 400 --steps "${STEPS:-6000}" --lr 5e-4 --warmup 200 --seed "$SEED" \
         --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 --threads 2 --val-minutes 10 \
         --keep --resume
 fi
