@@ -10,6 +10,9 @@
 # `--resume` picks up training/runs/long_conv4_LEG/last.pt (saved at every validation, every 10 min).
 # When the steps are spent the heads are added (standard_heads.sh) into
 # training/runs/long_conv4_LEG/standard.safetensors.
+# FROM=x chains a leg after leg x instead (a third cosine cycle from long_conv4_x/last.pt): its data
+# swaps the first cycle's scratch_f, seen most, for a fresh 6 h dump long_LEG (seed 110 + SEED), so
+# every cycle meets mixes it has not seen. E.g. `LEG=a2 FROM=a bash training/experiments/long_run.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=training/data/lists
@@ -26,11 +29,21 @@ for s in a:131 b:132; do
         --noise "$L/noise_train_v2.txt" --out "$D/long_${s%%:*}" --hours 6 --seed "${s##*:}" --spectra \
         --formant-shift 0.5 --threads 2 --quiet
 done
-SEED=$(( 22 + $(printf '%d' "'$LEG") - 97 ))
+SEED=${SEED:-$(( 22 + $(printf '%d' "'$LEG") - 97 + 10 * (${#LEG} - 1) ))}
+INIT=$FIRST/last.pt
+DATA=("$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2")
+if [ -n "${FROM:-}" ]; then
+    INIT=training/runs/long_conv4_$FROM/last.pt
+    [ -f "$INIT" ] || LEG=$FROM FROM= bash "$0"
+    [ -f "$D/long_$LEG/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
+        --noise "$L/noise_train_v2.txt" --out "$D/long_$LEG" --hours 6 --seed $(( 110 + SEED )) --spectra \
+        --formant-shift 0.5 --threads 2 --quiet
+    DATA=("$D/long_$LEG" "$D/long_a" "$D/long_b" "$D/voices_v2")
+fi
 if [ ! -f "$R/standard.safetensors" ]; then
-    nice -n 8 $PY training/train.py --data "$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2" \
-        --val "$D/dev_v2s" --out "$R" --init "$FIRST/last.pt" --conv-channels 4 --dense 128 --hidden 128 \
-        --layers 2 --batch 32 --seq 400 --steps "${STEPS:-6000}" --lr 5e-4 --warmup 200 --seed "$SEED" \
+    nice -n 8 $PY training/train.py --data "${DATA[@]}" \
+        --val "$D/dev_v2s" --out "$R" --init "$INIT" --conv-channels 4 --dense 128 --hidden 128 \
+        --layers 2 --batch 32 --seq 400 --steps "${STEPS:-6000}" --lr "${LR:-5e-4}" --warmup 200 --seed "$SEED" \
         --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 --threads 2 --val-minutes 10 \
         --keep --resume
 fi
