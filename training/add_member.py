@@ -37,6 +37,10 @@ def main():
                                        "member instead: the file stays small, the runtime already holds it")
     ap.add_argument("--out", required=True, help="file to write (may be --base)")
     ap.add_argument("--description", default=None, help="replace the base's description (what users see)")
+    ap.add_argument("--name", default=None, help="replace the base's name (e.g. a trained run's file shipped as hq)")
+    ap.add_argument("--parity", default=None, help="the base's parity fixture (export.py --parity-out): copied "
+                                                   "to --parity-out naming --out as its model, for tests/parity.rs")
+    ap.add_argument("--parity-out", default=None, help="where --parity's copy goes")
     args = ap.parse_args()
     base_t, base_m = read(args.base)
     mem_path = args.member or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
@@ -56,10 +60,20 @@ def main():
         meta.update({PREFIX + k: v for k, v in mem_m.items()})
     if args.description is not None:
         meta["description"] = args.description
+    if args.name is not None:
+        meta["name"] = args.name
     tmp = args.out + ".tmp"
     save_file(tensors, tmp, metadata=meta)
     os.chmod(tmp, 0o644)
     os.replace(tmp, args.out)
+    if args.parity:
+        # The file's own network is the base's, tensor for tensor, so the base's fixture holds for it.
+        par_t, par_m = read(args.parity)
+        par_m["model"] = os.path.relpath(os.path.abspath(args.out),
+                                         os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        save_file(par_t, args.parity_out, metadata=par_m)
+        os.chmod(args.parity_out, 0o644)
+        print(f"wrote {args.parity_out} (model {par_m['model']})")
     n = sum(v.size for v in mem_t.values())
     print(f"wrote {args.out}: {os.path.basename(args.base)} with {os.path.basename(mem_path)} as its member "
           f"({n} parameters, {os.path.getsize(args.out)} bytes)")
