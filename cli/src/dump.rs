@@ -32,6 +32,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         snr_max: args.parsed("--snr-max", 25.0)?,
         speed_prob: args.parsed("--speed-perturb", MixConfig::default().speed_prob)?,
         reverb_prob: args.parsed("--reverb-prob", MixConfig::default().reverb_prob)?,
+        rt60_max: args.parsed("--rt60-max", MixConfig::default().rt60_max)?,
         formant_prob: args.parsed("--formant-shift", MixConfig::default().formant_prob)?,
         ..MixConfig::default()
     };
@@ -48,6 +49,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     }
     if !(0.0..=1.0).contains(&cfg.reverb_prob) {
         return Err("--reverb-prob must be between 0 and 1".into());
+    }
+    if !(0.2..=3.0).contains(&cfg.rt60_max) {
+        return Err("--rt60-max must be between 0.2 and 3 seconds".into());
     }
     let spectra = args.switch("--spectra");
     // A deep filter's training data: the compressed complex noisy and clean STFT of the lowest bins.
@@ -289,6 +293,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "feature_version": feature_version,
         "speed_perturb": cfg.speed_prob,
         "reverb_prob": cfg.reverb_prob,
+        "rt60_max": cfg.rt60_max,
         "formant_shift": cfg.formant_prob,
         "reverb_targets": reverb_targets,
         "seed": seed,

@@ -26,7 +26,7 @@ USAGE:
   quell denoise FILES_OR_DIRS... --out-dir DIR [--jobs N] [options as above]
   quell dump-features --speech LIST --noise LIST --out DIR [--hours H] [--seed N]
                 [--snr-min DB] [--snr-max DB] [--threads N] [--bands erb32|erbN|bins]
-                [--features 1|2] [--speed-perturb P] [--formant-shift P] [--spectra [--complex-bins K [--comb]]] [--reverb-prob P]
+                [--features 1|2] [--speed-perturb P] [--formant-shift P] [--spectra [--complex-bins K [--comb]]] [--reverb-prob P] [--rt60-max S]
                 [--reverb-targets]
                 [--mixes-out DIR | --teacher DIR [--teacher-mix W] [--teacher-where all|pauses]]
   quell models            list the bundled models
@@ -55,7 +55,8 @@ dump-features: mixes speech and noise (augmented) and writes the features and ta
 reads (training/FORMATS.md). --features picks the feature version (default 2), --speed-perturb the
 share of speech clips played 0.88-1.15x as fast (default 0.5; 0 mixes exactly as builds before it),
 --formant-shift the share whose formants move 0.87-1.15x with pitch and tempo kept (default 0).
---reverb-prob is the share of mixes whose speech is put in a synthetic room (default 0.3);
+--reverb-prob is the share of mixes whose speech is put in a synthetic room (default 0.3), whose RT60
+is drawn from 0.15 s to --rt60-max (default 0.9);
 --reverb-targets also writes the reverb head's targets (gains that keep the speech with its room).
 --spectra also writes the compressed noisy/clean spectra and the band-to-bin interpolation that the
 trainer's output-spectrum loss needs (training/FORMATS.md); --complex-bins K with it also the compressed

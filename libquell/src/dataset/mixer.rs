@@ -23,6 +23,8 @@ pub struct MixConfig {
     pub speed_prob: f32,
     /// Probability that the speech is put in a synthetic room (drawn for every mix either way).
     pub reverb_prob: f32,
+    /// Longest room drawn (RT60, seconds); rooms are drawn uniformly from 0.15 s up to it.
+    pub rt60_max: f32,
     /// Probability that a speech clip's formants are moved (a new vocal tract, same pitch and tempo).
     /// 0 draws no random numbers, so older seeds mix as before.
     pub formant_prob: f32,
@@ -42,6 +44,7 @@ impl Default for MixConfig {
             max_seconds: 8.0,
             speed_prob: 0.5,
             reverb_prob: 0.3,
+            rt60_max: 0.9,
             formant_prob: 0.0,
         }
     }
@@ -141,7 +144,7 @@ pub fn make(speech: &Pool, noise: &Pool, cfg: &MixConfig, rng: &mut Rng) -> Mix 
         super::frames::bandwidth_hz(&dry)
     };
     let (reverberant, target) = if !no_speech && rng.chance(cfg.reverb_prob) {
-        let (full, early) = random_rir(RATE, rng);
+        let (full, early) = random_rir(RATE, cfg.rt60_max, rng);
         (convolve(&dry, &full), convolve(&dry, &early))
     } else {
         (dry.clone(), dry)
