@@ -3,7 +3,9 @@
 # Each step is skipped when its output exists. Run from the repo root after
 #   bash training/setup_venv.sh && bash training/data/prepare.sh
 # Wall-clock budgets are the ones used here (2-core machine, one training per core, run side by side);
-# on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps.
+# on another machine the same budget gives a different number of steps. Disk: about 30 GB of dumps for
+# the stages up to refine, and about 24 GB more for STEP=long (its scripts make their own dumps); a step
+# rebuilds every dump of its own that is missing, so check the free space before STEP=dumps.
 #   STEP=dumps|standard|finetune|tiny|speech|voices|soup|export|reverb|refine|long|member   (default: all, in that order)
 # The "speech" stage (quality issue round two) fine-tunes all three with the speech-weighted loss
 # (standard also with the output-spectrum loss), 800 steps from the models the earlier stages
