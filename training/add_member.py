@@ -9,6 +9,7 @@ with --member, the member's under the prefix `member.` (dtypes kept, so an f16 b
 
     python training/add_member.py --base HQ_WITHOUT_MEMBER --bundled standard \\
         --out models/hq.safetensors --description "..."
+    python training/add_member.py --base models/hq.safetensors --drop --out HQ_WITHOUT_MEMBER
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ def read(path: str):
         return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
 
 
+def drop(tensors, meta, out):
+    """Write `out` with the file's own network only: its tensors and metadata without the member's."""
+    own_t = {k: v for k, v in tensors.items() if not k.startswith(PREFIX)}
+    own_m = {k: v for k, v in meta.items() if not k.startswith(PREFIX) and k != KEY}
+    if len(own_t) == len(tensors) and len(own_m) == len(meta):
+        raise SystemExit("--base has no member to drop")
+    save_file(own_t, out + ".tmp", metadata=own_m)
+    os.replace(out + ".tmp", out)
+    print(f"wrote {out}: {len(own_t)} tensors, without the member")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="model file whose name, heads and settings the result keeps")
@@ -35,6 +47,8 @@ def main():
     who.add_argument("--member", help="model file whose tensors the result carries as its member")
     who.add_argument("--bundled", help="name of a bundled model (models/NAME.safetensors) to name as the "
                                        "member instead: the file stays small, the runtime already holds it")
+    who.add_argument("--drop", action="store_true", help="the reverse: write the base's own network without "
+                                                         "its member (e.g. to train the shipped hq's network on)")
     ap.add_argument("--out", required=True, help="file to write (may be --base)")
     ap.add_argument("--description", default=None, help="replace the base's description (what users see)")
     ap.add_argument("--name", default=None, help="replace the base's name (e.g. a trained run's file shipped as hq)")
@@ -43,6 +57,9 @@ def main():
     ap.add_argument("--parity-out", default=None, help="where --parity's copy goes")
     args = ap.parse_args()
     base_t, base_m = read(args.base)
+    if args.drop:
+        drop(base_t, base_m, args.out)
+        return
     mem_path = args.member or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
                                            f"{args.bundled}.safetensors")
     mem_t, mem_m = read(mem_path)

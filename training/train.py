@@ -316,6 +316,7 @@ def add_refine_head_like(model: QuellNet, state_dict) -> None:
 
 
 CONV_KEYS = ("conv_channels", "conv_time", "conv_freq")
+HEAD_PREFIXES = ("reverb_gain.", "refine.", "refine_hidden.", "deep_filter.", "deep_filter_hidden.")
 
 
 def grow_front_end(model: QuellNet, init: dict) -> dict:
@@ -396,6 +397,9 @@ def main(argv: Optional[List[str]] = None):
                     help="torch CPU threads (0 = torch default). 1 is fastest for this small GRU on a shared "
                          "2-core box: with more, OpenMP spin-waits under contention and steps get ~10x slower")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--init-trunk", action="store_true",
+                    help="take only the trunk from --init, not its reverb, refinement or deep-filter heads "
+                         "(a shipped file carries heads fitted on its frozen trunk; they are refitted after)")
     ap.add_argument("--init", default="",
                     help="checkpoint (.pt) or model file (.safetensors, e.g. a shipped model) to fine-tune from: "
                          "its weights and feature normalisation replace the fresh ones (same layer sizes "
@@ -449,6 +453,8 @@ def main(argv: Optional[List[str]] = None):
             init = {"config": src.config(), "model": src.state_dict(), "step": "shipped"}
         else:
             init = torch.load(args.init, map_location="cpu", weights_only=False)
+        if args.init_trunk:
+            init["model"] = {k: v for k, v in init["model"].items() if not k.startswith(HEAD_PREFIXES)}
         bare = {k: v for k, v in model.config().items() if k not in CONV_KEYS}
         grow = model.conv is not None and "conv_channels" not in init["config"] and init["config"] == bare
         if init["config"] != model.config() and not grow:

@@ -13,6 +13,8 @@
 # FROM=x chains a leg after leg x instead (a third cosine cycle from long_conv4_x/last.pt): its data
 # swaps the first cycle's scratch_f, seen most, for a fresh 6 h dump long_LEG (seed 110 + SEED), so
 # every cycle meets mixes it has not seen. E.g. `LEG=a2 FROM=a bash training/experiments/long_run.sh`.
+# FROM=a needs no earlier run: without long_conv4_a/last.pt it starts from the shipped hq's own network,
+# which is leg a's trunk.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=training/data/lists
@@ -23,7 +25,8 @@ FIRST=training/runs/scratch_v2_conv4
 LEG=${LEG:-a}
 R=training/runs/long_conv4_$LEG
 [ -x "$Q" ] || cargo build --release --bin quell
-[ -f "$FIRST/standard.safetensors" ] || CONV=4 bash training/experiments/scratch_v2.sh
+# The first cycle, unless this leg continues another.
+[ -n "${FROM:-}" ] || [ -f "$FIRST/standard.safetensors" ] || CONV=4 bash training/experiments/scratch_v2.sh
 for s in a:131 b:132; do
     [ -f "$D/long_${s%%:*}/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
         --noise "$L/noise_train_v2.txt" --out "$D/long_${s%%:*}" --hours 6 --seed "${s##*:}" --spectra \
@@ -32,17 +35,31 @@ done
 SEED=${SEED:-$(( 22 + $(printf '%d' "'$LEG") - 97 + 10 * (${#LEG} - 1) ))}
 INIT=$FIRST/last.pt
 DATA=("$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2")
+TRUNK=()
 if [ -n "${FROM:-}" ]; then
     INIT=training/runs/long_conv4_$FROM/last.pt
+    if [ "$FROM" = a ] && [ ! -f "$INIT" ]; then
+        # A new checkout has no runs: leg a's trunk is the shipped hq's own network (models/hq.md), so
+        # the chain continues from that file (its heads left behind: they are refitted after the leg).
+        INIT=training/runs/hq_own.safetensors
+        mkdir -p training/runs
+        [ -f "$INIT" ] || $PY training/add_member.py --base models/hq.safetensors --drop --out "$INIT"
+        TRUNK=(--init-trunk)
+    fi
     [ -f "$INIT" ] || LEG=$FROM FROM= bash "$0"
     [ -f "$D/long_$LEG/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
         --noise "$L/noise_train_v2.txt" --out "$D/long_$LEG" --hours 6 --seed $(( 110 + SEED )) --spectra \
         --formant-shift 0.5 --threads 2 --quiet
     DATA=("$D/long_$LEG" "$D/long_a" "$D/long_b" "$D/voices_v2")
+    # The first cycle's dumps this leg still reads (scratch_v2.sh makes them when the first cycle runs).
+    [ -f "$D/voices_v2/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
+        --noise "$L/noise_train_v2.txt" --out "$D/voices_v2" --hours 6 --seed 81 --spectra --threads 2 --quiet
+    [ -f "$D/dev_v2s/meta.json" ] || "$Q" dump-features --speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" \
+        --out "$D/dev_v2s" --hours 0.4 --seed 3 --speed-perturb 0 --spectra --threads 2 --quiet
 fi
 if [ ! -f "$R/standard.safetensors" ]; then
     nice -n 8 $PY training/train.py --data "${DATA[@]}" \
-        --val "$D/dev_v2s" --out "$R" --init "$INIT" --conv-channels 4 --dense 128 --hidden 128 \
+        --val "$D/dev_v2s" --out "$R" --init "$INIT" "${TRUNK[@]}" --conv-channels 4 --dense 128 --hidden 128 \
         --layers 2 --batch 32 --seq 400 --steps "${STEPS:-6000}" --lr "${LR:-5e-4}" --warmup 200 --seed "$SEED" \
         --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 --threads 2 --val-minutes 10 \
         --keep --resume
