@@ -397,13 +397,13 @@ def main(argv: Optional[List[str]] = None):
                     help="torch CPU threads (0 = torch default). 1 is fastest for this small GRU on a shared "
                          "2-core box: with more, OpenMP spin-waits under contention and steps get ~10x slower")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
-    ap.add_argument("--init-trunk", action="store_true",
-                    help="take only the trunk from --init, not its reverb, refinement or deep-filter heads "
-                         "(a shipped file carries heads fitted on its frozen trunk; they are refitted after)")
     ap.add_argument("--init", default="",
                     help="checkpoint (.pt) or model file (.safetensors, e.g. a shipped model) to fine-tune from: "
                          "its weights and feature normalisation replace the fresh ones (same layer sizes "
                          "required); the optimiser and lr schedule start anew")
+    ap.add_argument("--init-trunk", action="store_true",
+                    help="take only the trunk from --init, not its reverb, refinement or deep-filter heads "
+                         "(a shipped file carries heads fitted on its frozen trunk; they are refitted after)")
     ap.add_argument("--resume", action="store_true",
                     help="continue OUT/last.pt where it stopped: weights, optimiser, step, elapsed budget and "
                          "best val loss (a later session picks the run up; the data order is reshuffled)")

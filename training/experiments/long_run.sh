@@ -52,10 +52,7 @@ if [ -n "${FROM:-}" ]; then
         --formant-shift 0.5 --threads 2 --quiet
     DATA=("$D/long_$LEG" "$D/long_a" "$D/long_b" "$D/voices_v2")
     # The first cycle's dumps this leg still reads (scratch_v2.sh makes them when the first cycle runs).
-    [ -f "$D/voices_v2/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
-        --noise "$L/noise_train_v2.txt" --out "$D/voices_v2" --hours 6 --seed 81 --spectra --threads 2 --quiet
-    [ -f "$D/dev_v2s/meta.json" ] || "$Q" dump-features --speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" \
-        --out "$D/dev_v2s" --hours 0.4 --seed 3 --speed-perturb 0 --spectra --threads 2 --quiet
+    bash training/experiments/dumps.sh voices_v2 dev_v2s
 fi
 if [ ! -f "$R/standard.safetensors" ]; then
     nice -n 8 $PY training/train.py --data "${DATA[@]}" \

@@ -17,10 +17,7 @@ Q=target/release/quell
 [ -f "$D/scratch_f/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
     --noise "$L/noise_train_v2.txt" --out "$D/scratch_f" --hours 6 --seed 101 --spectra --formant-shift 0.5 \
     --threads 2 --quiet
-[ -f "$D/voices_v2/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
-    --noise "$L/noise_train_v2.txt" --out "$D/voices_v2" --hours 6 --seed 81 --spectra --threads 2 --quiet
-[ -f "$D/dev_v2s/meta.json" ] || "$Q" dump-features --speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" \
-    --out "$D/dev_v2s" --hours 0.4 --seed 3 --speed-perturb 0 --spectra --threads 2 --quiet
+bash training/experiments/dumps.sh voices_v2 dev_v2s
 R=training/runs/scratch_v2${CONV:+_conv$CONV}
 FRONT=()
 [ -z "${CONV:-}" ] || FRONT=(--conv-channels "$CONV")

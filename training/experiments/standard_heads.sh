@@ -11,19 +11,7 @@ D=training/data/dumps
 PY=training/.venv/bin/python
 M=$R/standard.safetensors
 [ -f "$M" ] && { echo "have $M"; exit 0; }
-L=training/data/lists
-Q=target/release/quell
-mk() { # the dumps the heads read, made as recipes/shipped_models.sh STEP=dumps makes them (only these)
-    local out=$1; shift
-    [ -f "$D/$out/meta.json" ] || "$Q" dump-features --out "$D/$out" --threads 2 --quiet "$@"
-}
-mk rev_hi --speech "$L/speech_train.txt" --noise "$L/noise_train.txt" --hours 1 --seed 63 --reverb-prob 0.8 \
-    --snr-min 5 --snr-max 40 --reverb-targets
-mk rev_dev_v2 --speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.25 --seed 62 --reverb-prob 0.7 \
-    --reverb-targets --features 2
-mk dev_v2 --speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.4 --seed 3 --speed-perturb 0
-mk voices_v2 --speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6 --seed 81 --spectra
-mk dev_v2s --speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.4 --seed 3 --speed-perturb 0 --spectra
+bash training/experiments/dumps.sh rev_hi rev_dev_v2 dev_v2 voices_v2 dev_v2s
 $PY training/export.py --ckpt "$R/last.pt" --name standard --out "$M.tmp" --parity-data "$D/dev_v2" \
     --parity-out "$R/parity.safetensors" \
     --description "Standard: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default."

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Makes the named dumps that are missing, each exactly as recipes/shipped_models.sh STEP=dumps makes
+# it, and only those (STEP=dumps rebuilds every dump of its stage, about 30 GB).
+# Usage: dumps.sh NAME...   (rev_hi rev_dev_v2 dev_v2 voices_v2 dev_v2s)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+D=training/data/dumps
+L=training/data/lists
+Q=target/release/quell
+[ -x "$Q" ] || cargo build --release --bin quell
+for out in "$@"; do
+    [ -f "$D/$out/meta.json" ] && continue
+    case $out in
+        rev_hi) a=(--speech "$L/speech_train.txt" --noise "$L/noise_train.txt" --hours 1 --seed 63
+                   --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets) ;;
+        rev_dev_v2) a=(--speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.25 --seed 62
+                       --reverb-prob 0.7 --reverb-targets --features 2) ;;
+        dev_v2) a=(--speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.4 --seed 3 --speed-perturb 0) ;;
+        voices_v2) a=(--speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6 --seed 81 --spectra) ;;
+        dev_v2s) a=(--speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.4 --seed 3 --speed-perturb 0
+                    --spectra) ;;
+        *) echo "dumps.sh: no recipe for $out" >&2; exit 2 ;;
+    esac
+    "$Q" dump-features --out "$D/$out" "${a[@]}" --threads 2 --quiet
+done
