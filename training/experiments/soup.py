@@ -6,13 +6,28 @@ that export.py reads.
 
 The checkpoints must have the same layer sizes and the same feature normalisation (fine-tunes of one
 model keep it); a reverb head is dropped (fit it on the soup). The first one's metadata (band edges, feature version) is kept.
+An exported model file (.safetensors, e.g. `add_member.py --drop`'s hq_own) may stand in for any but the
+first: its trunk is averaged and its heads are left behind, as `train.py --init-trunk` does.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import torch
+
+
+def load(path: str) -> dict:
+    if not path.endswith(".safetensors"):
+        return torch.load(path, map_location="cpu", weights_only=False)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from quell_model import load_safetensors
+    from train import HEAD_PREFIXES
+    net, _ = load_safetensors(path)
+    sd = {k: v for k, v in net.state_dict().items() if not k.startswith(HEAD_PREFIXES)}
+    # Without its heads the network's config is the trunk's, as a checkpoint trained without heads has.
+    return {"config": net.config(), "model": {k: v.float() for k, v in sd.items()}}
 
 
 def main() -> None:
@@ -20,7 +35,9 @@ def main() -> None:
     ap.add_argument("--ckpts", nargs="+", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    cks = [torch.load(p, map_location="cpu", weights_only=False) for p in args.ckpts]
+    if args.ckpts[0].endswith(".safetensors"):
+        raise SystemExit("the first must be a checkpoint (.pt): its metadata is kept")
+    cks = [load(p) for p in args.ckpts]
     # A reverb head is fitted on the finished trunk (reverb_head.py), so it is not averaged.
     for ck in cks:
         ck["model"] = {k: v for k, v in ck["model"].items() if not k.startswith("reverb_gain.")}
