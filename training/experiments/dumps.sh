@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the named dumps that are missing, each exactly as recipes/shipped_models.sh STEP=dumps makes
 # it, and only those (STEP=dumps rebuilds every dump of its stage, about 30 GB).
-# Usage: dumps.sh NAME...   (rev_hi rev_dev_v2 dev_v2 voices_v2 dev_v2s)
+# Usage: dumps.sh NAME...   (rev_hi rev_long rev_dev_v2 dev_v2 voices_v2 dev_v2s)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=training/data/dumps
@@ -13,6 +13,8 @@ for out in "$@"; do
     case $out in
         rev_hi) a=(--speech "$L/speech_train.txt" --noise "$L/noise_train.txt" --hours 1 --seed 63
                    --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets) ;;
+        rev_long) a=(--speech "$L/speech_train.txt" --noise "$L/noise_train.txt" --hours 1 --seed 64
+                     --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets --rt60-max 1.3) ;;
         rev_dev_v2) a=(--speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.25 --seed 62
                        --reverb-prob 0.7 --reverb-targets --features 2) ;;
         dev_v2) a=(--speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.4 --seed 3 --speed-perturb 0) ;;
