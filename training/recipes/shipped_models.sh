@@ -199,9 +199,11 @@ fi
 if [ "$STEP" = all ] || [ "$STEP" = long ]; then
     # hq's own network (issue 11): the standard layout with the causal convolutional front end, from
     # scratch (9000 steps, training/experiments/scratch_v2.sh) and a second cosine cycle on 24 h of
-    # mixes (6000 steps, training/experiments/long_run.sh, leg a), each with standard's reverb and
-    # refinement heads: about 2 h 40 min of training here, in two sittings (both scripts resume).
+    # mixes (6000 steps, training/experiments/long_run.sh, leg a) and a third on 24 h more (leg a2: a
+    # fresh 6 h dump in place of the first cycle's oldest), each with standard's reverb and refinement
+    # heads: about 3 h 40 min of training here, in three sittings (all the scripts resume).
     LEG=a bash training/experiments/long_run.sh
+    LEG=a2 FROM=a bash training/experiments/long_run.sh
 fi
 if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # Last: hq is that network with the finished standard network as its member, and the engine
@@ -211,7 +213,7 @@ if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # 0.9 s) the pair kept too little of a 1 s room at Reverb Reduction 0 (EDC 5.6 dB off the input's,
     # tests/reverb.rs allows 5), and the over-suppress weight that fixed that there (7-10) took
     # Reverb Reduction 0 more than 0.05 PESQ-WB below Full (training/README.md, "hq becomes...").
-    R=training/runs/long_conv4_a
+    R=training/runs/long_conv4_a2
     if [ ! -f "$R/hq_own.safetensors" ]; then
         cp "$R/parity.safetensors" "$R/hq_own_parity.safetensors"
         $PY training/reverb_head.py --model "$R/standard.safetensors" --data "$D/rev_long" --val "$D/rev_dev_v2" \
