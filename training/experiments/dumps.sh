@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes the named dumps that are missing, each exactly as recipes/shipped_models.sh STEP=dumps makes
-# it, and only those (STEP=dumps rebuilds every dump of its stage, about 30 GB).
+# Makes the named dumps that are missing, and only those: the dumps that recipes/shipped_models.sh
+# STEP=dumps (which calls this) and the experiments share are defined here, once (STEP=dumps makes
+# every dump of its stage, about 30 GB).
 # Usage: dumps.sh NAME...   (rev_hi rev_long rev_dev_v2 dev_v2 voices_v2 dev_v2s)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

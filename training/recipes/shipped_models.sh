@@ -43,18 +43,15 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     dump train_t1 16 1 --features 1 --speed-perturb 0
     # The reverb head's data (reverberant-speech targets): rev_hi / rev_whi1 train the shipped heads;
     # rev_w, rev_whi, rev_w1 the joint-training arms of quality_levers.sh (not shipped).
-    dump rev_hi 1 63 --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets
-    # hq's own network's head: the same, with rooms up to 1.3 s (rev_hi's stop at 0.9 s).
-    dump rev_long 1 64 --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets --rt60-max 1.3
+    # rev_hi and hq's own network's head's rev_long (rooms up to 1.3 s where rev_hi's stop at 0.9 s) are
+    # made with the other dumps the experiments share, at the end of this step (experiments/dumps.sh).
     dump rev_w 3 71 --reverb-prob 0.5 --reverb-targets --spectra
     dump rev_w1 2 72 --reverb-prob 0.5 --reverb-targets --features 1
     dump rev_whi 2 73 --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets --spectra
     dump rev_whi1 1.5 74 --reverb-prob 0.8 --snr-min 5 --snr-max 40 --reverb-targets --features 1
-    # More voices (issue 11): the same 6 h recipe from the v2 lists (training/data/README.md).
-    [ -f "$D/voices_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
-        --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2" --hours 6 --seed 81 --spectra \
-        --threads 2 --quiet
-    # A second 6 h from the same lists (other mixes), for the standard model's soup (STEP=soup).
+    # More voices (issue 11): voices_v2, the same 6 h recipe from the v2 lists (training/data/README.md),
+    # is made at the end of this step (experiments/dumps.sh). A second 6 h from the same lists (other
+    # mixes), for the standard model's soup (STEP=soup).
     [ -f "$D/voices_v2b/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
         --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2b" --hours 6 --seed 82 --spectra \
         --threads 2 --quiet
@@ -62,13 +59,10 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
         --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2_1" --hours 4 --seed 81 --features 1 \
         --threads 2 --quiet
     # The refinement heads' data (STEP=refine): 2 h of the v2 lists' mixes with spectra for tiny's
-    # feature version 1 (standard and hq use voices_v2), and dev dumps with spectra.
+    # feature version 1 (standard and hq use voices_v2), and dev dumps with spectra (dev_v2s: at the end).
     [ -f "$D/voices_v2_1s/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
         --noise training/data/lists/noise_train_v2.txt --out "$D/voices_v2_1s" --hours 2 --seed 81 --features 1 \
         --spectra --threads 2 --quiet
-    [ -f "$D/dev_v2s/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
-        --noise training/data/lists/noise_dev.txt --out "$D/dev_v2s" --hours 0.4 --seed 3 \
-        --speed-perturb 0 --spectra --threads 2 --quiet
     # The deep filter's data (STEP=filter): the same 2 h of mixes as voices_v2's first 2 h (seed 81) and
     # dev_v2s's dev mixes, with the compressed complex STFT of bins 0-63 as well.
     [ -f "$D/filter_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_train_v2.txt \
@@ -80,18 +74,16 @@ if [ "$STEP" = all ] || [ "$STEP" = dumps ]; then
     [ -f "$D/dev_v1s/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
         --noise training/data/lists/noise_dev.txt --out "$D/dev_v1s" --hours 0.4 --seed 777 --features 1 \
         --speed-perturb 0 --spectra --threads 2 --quiet
-    # Dev dumps for the heads (dev speakers and noises).
-    for v in 1 2; do
-        [ -f "$D/rev_dev_v$v/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
-            --noise training/data/lists/noise_dev.txt --out "$D/rev_dev_v$v" --hours 0.25 --seed 62 \
-            --reverb-prob 0.7 --reverb-targets --features "$v" --threads 2 --quiet
-    done
+    # Dev dumps for the heads (dev speakers and noises; rev_dev_v2, feature version 2: at the end).
+    [ -f "$D/rev_dev_v1/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
+        --noise training/data/lists/noise_dev.txt --out "$D/rev_dev_v1" --hours 0.25 --seed 62 \
+        --reverb-prob 0.7 --reverb-targets --features 1 --threads 2 --quiet
     [ -f "$D/dev_v1/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
         --noise training/data/lists/noise_dev.txt --out "$D/dev_v1" --hours 0.4 --seed 777 --features 1 \
         --speed-perturb 0 --threads 2 --quiet
-    [ -f "$D/dev_v2/meta.json" ] || "$Q" dump-features --speech training/data/lists/speech_dev.txt \
-        --noise training/data/lists/noise_dev.txt --out "$D/dev_v2" --hours 0.4 --seed 3 \
-        --speed-perturb 0 --threads 2 --quiet
+    # The dumps the experiments share, defined once there: the reverb heads' data, voices_v2 and the v2
+    # dev dumps.
+    bash training/experiments/dumps.sh rev_hi rev_long rev_dev_v2 dev_v2 voices_v2 dev_v2s
 fi
 
 train() { # run-name minutes seed dense hidden layers [train.py options] -- data...
