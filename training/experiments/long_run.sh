@@ -32,7 +32,11 @@ for s in a:131 b:132; do
         --noise "$L/noise_train_v2.txt" --out "$D/long_${s%%:*}" --hours 6 --seed "${s##*:}" --spectra \
         --formant-shift 0.5 --threads 2 --quiet
 done
-SEED=${SEED:-$(( 22 + $(printf '%d' "'$LEG") - 97 + 10 * (${#LEG} - 1) ))}
+# Seed 22 + the leg's letter + 10 per step of its number: a 22, b 23, a2 32, a3 42, a4 52. (The shipped
+# leg a3 ran with 32, leg a2's seed, under an earlier formula that counted characters: the recipe
+# passes SEED=32 for it, so it read leg a2's fresh dump again, in the same order.)
+N=${LEG:1}
+SEED=${SEED:-$(( 22 + $(printf '%d' "'$LEG") - 97 + 10 * (${N:-1} - 1) ))}
 INIT=$FIRST/last.pt
 DATA=("$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2")
 TRUNK=()

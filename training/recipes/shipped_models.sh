@@ -192,11 +192,14 @@ if [ "$STEP" = all ] || [ "$STEP" = long ]; then
     # The default's network (issue 11): the standard layout with the causal convolutional front end,
     # from scratch (9000 steps, training/experiments/scratch_v2.sh), then three more cosine cycles on
     # 24 h of mixes each (6000 steps, training/experiments/long_run.sh: leg a, then a2 and a3, each
-    # swapping in a fresh 6 h dump for the oldest it read), each with standard's reverb and refinement
-    # heads: about 4 h 40 min of training here, in four sittings (all the scripts resume).
+    # a and a2 swapping in a fresh 6 h dump for the oldest they read), each with standard's reverb and
+    # refinement heads: about 4 h 40 min of training here, in four sittings (all the scripts resume).
+    # Leg a3 ran with leg a2's seed (32; a slip in long_run.sh's seed formula, since fixed), so its
+    # "fresh" dump long_a3 is long_a2 again and it read a2's 24 h in the same order: SEED=32 rebuilds
+    # what shipped.
     LEG=a bash training/experiments/long_run.sh
     LEG=a2 FROM=a bash training/experiments/long_run.sh
-    LEG=a3 FROM=a2 bash training/experiments/long_run.sh
+    LEG=a3 FROM=a2 SEED=32 bash training/experiments/long_run.sh
 fi
 if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # Last: the long run's network becomes standard, and hq the pair of the two standards: the soup
