@@ -6,14 +6,10 @@ speech probabilities). Two networks trained apart err in different places, so th
 than either. Both files stay as they are; --out gets the base's tensors and metadata unchanged plus,
 with --member, the member's under the prefix `member.` (dtypes kept, so an f16 base stays f16), or with
 --bundled NAME only the metadata key `member` = NAME (the bundled hq: the runtime holds standard already).
-With none of --member, --bundled and --drop the base is copied as it is, with --name, --description and
---parity applied (a trained run's file shipped under a bundled name, e.g. a leg of the long run as standard).
 
     python training/add_member.py --base HQ_WITHOUT_MEMBER --bundled standard \\
         --out models/hq.safetensors --description "..."
     python training/add_member.py --base models/hq.safetensors --drop --out HQ_WITHOUT_MEMBER
-    python training/add_member.py --base RUN/standard.safetensors --out models/standard.safetensors \
-        --parity RUN/parity.safetensors --parity-out tests/fixtures/parity_standard.safetensors
 """
 
 from __future__ import annotations
@@ -47,7 +43,7 @@ def drop(tensors, meta, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="model file whose name, heads and settings the result keeps")
-    who = ap.add_mutually_exclusive_group()
+    who = ap.add_mutually_exclusive_group(required=True)
     who.add_argument("--member", help="model file whose tensors the result carries as its member")
     who.add_argument("--bundled", help="name of a bundled model (models/NAME.safetensors) to name as the "
                                        "member instead: the file stays small, the runtime already holds it")
@@ -64,23 +60,21 @@ def main():
     if args.drop:
         drop(base_t, base_m, args.out)
         return
+    mem_path = args.member or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
+                                           f"{args.bundled}.safetensors")
+    mem_t, mem_m = read(mem_path)
+    for what, t, m in (("--base", base_t, base_m), ("--member", mem_t, mem_m)):
+        if any(k.startswith(PREFIX) for k in list(t) + list(m)) or KEY in m:
+            raise SystemExit(f"{what} already has a member: one member per file")
+    if (base_m.get("sample_rate"), base_m.get("hop")) != (mem_m.get("sample_rate"), mem_m.get("hop")):
+        raise SystemExit("the two files disagree on sample_rate/hop")
     tensors = dict(base_t)
     meta = dict(base_m)
-    mem_t = {}
-    if args.member or args.bundled:
-        mem_path = args.member or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
-                                               f"{args.bundled}.safetensors")
-        mem_t, mem_m = read(mem_path)
-        for what, t, m in (("--base", base_t, base_m), ("--member", mem_t, mem_m)):
-            if any(k.startswith(PREFIX) for k in list(t) + list(m)) or KEY in m:
-                raise SystemExit(f"{what} already has a member: one member per file")
-        if (base_m.get("sample_rate"), base_m.get("hop")) != (mem_m.get("sample_rate"), mem_m.get("hop")):
-            raise SystemExit("the two files disagree on sample_rate/hop")
-        if args.bundled:
-            meta[KEY] = args.bundled
-        else:
-            tensors.update({PREFIX + k: v for k, v in mem_t.items()})
-            meta.update({PREFIX + k: v for k, v in mem_m.items()})
+    if args.bundled:
+        meta[KEY] = args.bundled
+    else:
+        tensors.update({PREFIX + k: v for k, v in mem_t.items()})
+        meta.update({PREFIX + k: v for k, v in mem_m.items()})
     if args.description is not None:
         meta["description"] = args.description
     if args.name is not None:
@@ -97,9 +91,6 @@ def main():
         save_file(par_t, args.parity_out, metadata=par_m)
         os.chmod(args.parity_out, 0o644)
         print(f"wrote {args.parity_out} (model {par_m['model']})")
-    if not mem_t:
-        print(f"wrote {args.out}: a copy of {os.path.basename(args.base)} ({os.path.getsize(args.out)} bytes)")
-        return
     n = sum(v.size for v in mem_t.values())
     print(f"wrote {args.out}: {os.path.basename(args.base)} with {os.path.basename(mem_path)} as its member "
           f"({n} parameters, {os.path.getsize(args.out)} bytes)")

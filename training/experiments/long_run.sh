@@ -13,7 +13,7 @@
 # FROM=x chains a leg after leg x instead (a third cosine cycle from long_conv4_x/last.pt): its data
 # swaps the first cycle's scratch_f, seen most, for a fresh 6 h dump long_LEG (seed 110 + SEED), so
 # every cycle meets mixes it has not seen. E.g. `LEG=a2 FROM=a bash training/experiments/long_run.sh`.
-# FROM=a3 needs no earlier run: without long_conv4_a3/last.pt it starts from the shipped standard's
+# FROM=a3 needs no earlier run: without long_conv4_a3/last.pt it starts from the shipped hq's own
 # network, which is leg a3's trunk (e.g. `LEG=a4 FROM=a3`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,9 +43,11 @@ TRUNK=()
 if [ -n "${FROM:-}" ]; then
     INIT=training/runs/long_conv4_$FROM/last.pt
     if [ "$FROM" = a3 ] && [ ! -f "$INIT" ]; then
-        # A new checkout has no runs: leg a3's trunk is the shipped standard (models/standard.md), so
+        # A new checkout has no runs: leg a3's trunk is the shipped hq's own network (models/hq.md), so
         # the chain continues from that file (its heads left behind: they are refitted after the leg).
-        INIT=models/standard.safetensors
+        INIT=training/runs/hq_own_a3.safetensors
+        mkdir -p training/runs
+        [ -f "$INIT" ] || $PY training/add_member.py --base models/hq.safetensors --drop --out "$INIT"
         TRUNK=(--init-trunk)
     fi
     [ -f "$INIT" ] || LEG=$FROM FROM= bash "$0"

@@ -189,10 +189,10 @@ if [ "$STEP" = all ] || [ "$STEP" = refine ]; then
     done
 fi
 if [ "$STEP" = all ] || [ "$STEP" = long ]; then
-    # The default's network (issue 11): the standard layout with the causal convolutional front end,
+    # hq's own network (issue 11): the standard layout with the causal convolutional front end,
     # from scratch (9000 steps, training/experiments/scratch_v2.sh), then three more cosine cycles on
-    # 24 h of mixes each (6000 steps, training/experiments/long_run.sh: leg a, then a2 and a3, each
-    # a and a2 swapping in a fresh 6 h dump for the oldest they read), each with standard's reverb and
+    # 24 h of mixes each (6000 steps, training/experiments/long_run.sh: leg a, then a2 and a3; a2
+    # swaps in a fresh 6 h dump for the oldest the first cycle read), each with standard's reverb and
     # refinement heads: about 4 h 40 min of training here, in four sittings (all the scripts resume).
     # Leg a3 ran with leg a2's seed (32; a slip in long_run.sh's seed formula, since fixed), so its
     # "fresh" dump long_a3 is long_a2 again and it read a2's 24 h in the same order: SEED=32 rebuilds
@@ -202,14 +202,13 @@ if [ "$STEP" = all ] || [ "$STEP" = long ]; then
     LEG=a3 FROM=a2 SEED=32 bash training/experiments/long_run.sh
 fi
 if [ "$STEP" = all ] || [ "$STEP" = member ]; then
-    # Last: the long run's network becomes standard, and hq the pair of the two standards: the soup
-    # made above (STEP=export, reverb, refine) as hq's own network with the new standard as its member
-    # (the engine applies the mean of both networks' gains; the file names the bundled standard rather
-    # than copying it: training/FORMATS.md, "Members"; training/README.md, "Two networks in one file").
-    # The new standard's reverb head is refitted on rev_long, whose rooms reach 1.3 s: fitted on rev_hi
-    # (rooms up to 0.9 s) a pair kept too little of a 1 s room at Reverb Reduction 0 (EDC 5.6 dB off
-    # the input's, tests/reverb.rs allows 5), and the over-suppress weight that fixed that there (7-10)
-    # took Reverb Reduction 0 more than 0.05 PESQ-WB below Full (training/README.md, "hq becomes...").
+    # Last: hq is that network with the finished standard network as its member, and the engine
+    # applies the mean of both networks' gains; the file names the bundled standard rather than
+    # copying it (training/FORMATS.md, "Members"; training/README.md, "Two networks in one file").
+    # Its reverb head is refitted on rev_long, whose rooms reach 1.3 s: fitted on rev_hi (rooms up to
+    # 0.9 s) the pair kept too little of a 1 s room at Reverb Reduction 0 (EDC 5.6 dB off the input's,
+    # tests/reverb.rs allows 5), and the over-suppress weight that fixed that there (7-10) took
+    # Reverb Reduction 0 more than 0.05 PESQ-WB below Full (training/README.md, "hq becomes...").
     R=training/runs/long_conv4_a3
     if [ ! -f "$R/hq_own.safetensors" ]; then
         cp "$R/parity.safetensors" "$R/hq_own_parity.safetensors"
@@ -217,17 +216,10 @@ if [ "$STEP" = all ] || [ "$STEP" = member ]; then
             --out "$R/hq_own.safetensors" --parity-out "$R/hq_own_parity.safetensors" --over-suppress 3 \
             --steps 4000 --lr 3e-3 --threads 2
     fi
-    # Once only: models/standard.safetensors is the soup until the swap (its description has no front end).
-    if ! head -c 16384 models/standard.safetensors | grep -q "convolutional"; then
-        $PY training/add_member.py --base models/standard.safetensors --bundled standard --name hq \
-            --out models/hq.safetensors --parity tests/fixtures/parity_standard.safetensors \
-            --parity-out tests/fixtures/parity_hq.safetensors --description "High quality: two networks \
-trained apart, the mean of their gains: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), \
-5 ms hop; with the standard network (the same layout with a causal convolutional front end) as its member."
-    fi
-    $PY training/add_member.py --base "$R/hq_own.safetensors" --name standard --out models/standard.safetensors \
-        --parity "$R/hq_own_parity.safetensors" --parity-out tests/fixtures/parity_standard.safetensors \
-        --description "Standard: a causal \
-convolutional front end (4 kernels over 3 frames x 3 features), dense 128, GRU 2x128, 32 ERB bands + 64 long-window \
-bins (feature version 2), 5 ms hop. The default."
+    $PY training/add_member.py --base "$R/hq_own.safetensors" --bundled standard --name hq \
+        --out models/hq.safetensors --parity "$R/hq_own_parity.safetensors" \
+        --parity-out tests/fixtures/parity_hq.safetensors --description "High quality: two networks \
+trained apart, the mean of their gains: GRU 2x128, dense 128, a causal convolutional front end (4 kernels \
+over 3 frames x 3 features), 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop; with the \
+standard network as its member."
 fi
