@@ -32,9 +32,8 @@ for s in a:131 b:132; do
         --noise "$L/noise_train_v2.txt" --out "$D/long_${s%%:*}" --hours 6 --seed "${s##*:}" --spectra \
         --formant-shift 0.5 --threads 2 --quiet
 done
-# Seed 22 + the leg's letter + 10 per step of its number: a 22, b 23, a2 32, a3 42, a4 52. (The shipped
-# leg a3 ran with 32, leg a2's seed, under an earlier formula that counted characters: the recipe
-# passes SEED=32 for it, so it read leg a2's fresh dump again, in the same order.)
+# Seed 22 + the leg's letter + 10 per step of its number: a 22, b 23, a2 32, a3 42, a4 52 (the shipped
+# leg a3 is the exception: recipes/shipped_models.sh says why it passes SEED=32).
 N=${LEG:1}
 SEED=${SEED:-$(( 22 + $(printf '%d' "'$LEG") - 97 + 10 * (${N:-1} - 1) ))}
 INIT=$FIRST/last.pt
