@@ -235,5 +235,10 @@ fn run_bin_head(head: &RefineHead, input: &[f32], mid: &mut [f32], out: &mut [f3
         None => input,
     };
     let (n, cols) = (out.len(), input.len());
-    matvec_bias(&head.out.w[..n * cols], &head.out.b[..n], input, out);
+    matvec_bias(
+        head.out.w.view().prefix(n * cols),
+        &head.out.b[..n],
+        input,
+        out,
+    );
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::error::ModelError;
+use super::linalg::{Matrix, keeps_half};
 use crate::dsp::features::{SUPPORTED_VERSIONS, n_features};
 
 /// True when the model's input size matches what this build's feature definition produces for its
@@ -57,8 +58,8 @@ impl Cell {
 pub struct RnnLayer {
     pub input_size: usize,
     pub hidden: usize,
-    pub w_ih: Vec<f32>,
-    pub w_hh: Vec<f32>,
+    pub w_ih: Matrix,
+    pub w_hh: Matrix,
     pub b_ih: Vec<f32>,
     pub b_hh: Vec<f32>,
 }
@@ -80,14 +81,14 @@ pub struct ModelWeights {
     pub feature_inv_std: Vec<f32>,
     /// Optional causal convolutional front end (`conv.*`); with it `input_w` is `[dense, F (1 + C)]`.
     pub conv: Option<ConvFrontEnd>,
-    pub input_w: Vec<f32>,
+    pub input_w: Matrix,
     pub input_b: Vec<f32>,
     pub cell: Cell,
     /// The recurrent layers, all of type `cell`.
     pub rnn: Vec<RnnLayer>,
-    pub gain_w: Vec<f32>,
+    pub gain_w: Matrix,
     pub gain_b: Vec<f32>,
-    pub vad_w: Vec<f32>,
+    pub vad_w: Matrix,
     pub vad_b: Vec<f32>,
     /// Optional second gain head (`reverb_gain.*`): gains that keep the speech with its room. Files
     /// without it load; the engine then has nothing to blend and reverb reduction is unavailable.
@@ -163,7 +164,7 @@ pub struct ConvFrontEnd {
 /// A band-gain head: `[B, H]` weights and `[B]` bias, sigmoid.
 #[derive(Debug, Clone)]
 pub struct GainHead {
-    pub w: Vec<f32>,
+    pub w: Matrix,
     pub b: Vec<f32>,
 }
 
@@ -197,24 +198,41 @@ impl Reader<'_> {
     }
 
     fn tensor(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ModelError> {
+        let (shape, data) = self.read(name, false)?;
+        Ok((shape, data.to_f32()))
+    }
+
+    /// A weight matrix: kept half when the file stores it half and this CPU multiplies halves
+    /// (`linalg::keeps_half`), else f32.
+    fn matrix(&self, name: &str) -> Result<(Vec<usize>, Matrix), ModelError> {
+        self.read(name, keeps_half())
+    }
+
+    fn read(&self, name: &str, keep_half: bool) -> Result<(Vec<usize>, Matrix), ModelError> {
         let name = &format!("{}{name}", self.prefix);
         let t = self
             .st
             .tensor(name)
             .map_err(|_| ModelError::MissingTensor(name.to_string()))?;
-        // F32, or F16 (weight matrices stored at half size, e.g. the `hq` model); widened to f32 here,
-        // once, at load time.
-        let data: Vec<f32> = match t.dtype() {
-            Dtype::F32 => t
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            Dtype::F16 => t
-                .data()
-                .chunks_exact(2)
-                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                .collect(),
+        // F32, or F16 (weight matrices stored at half size: `export.py --f16-weights`, `to_f16.py`).
+        let data = match t.dtype() {
+            Dtype::F32 => Matrix::F32(
+                t.data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            ),
+            Dtype::F16 => {
+                let halves = t
+                    .data()
+                    .chunks_exact(2)
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]));
+                if keep_half {
+                    Matrix::F16(halves.map(half::f16::from_bits).collect())
+                } else {
+                    Matrix::F32(halves.map(f16_to_f32).collect())
+                }
+            }
             other => {
                 return Err(ModelError::WrongDtype {
                     tensor: name.into(),
@@ -222,14 +240,31 @@ impl Reader<'_> {
                 });
             }
         };
-        if data.iter().any(|x| !x.is_finite()) {
+        let finite = match &data {
+            Matrix::F32(v) => v.iter().all(|x| x.is_finite()),
+            Matrix::F16(v) => v.iter().all(|x| x.is_finite()),
+        };
+        if !finite {
             return Err(ModelError::NonFinite(name.into()));
         }
         Ok((t.shape().to_vec(), data))
     }
 
     fn shaped(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, ModelError> {
-        let (shape, data) = self.tensor(name)?;
+        Ok(self.shaped_matrix(name, expected, false)?.to_f32())
+    }
+
+    fn shaped_weights(&self, name: &str, expected: &[usize]) -> Result<Matrix, ModelError> {
+        self.shaped_matrix(name, expected, keeps_half())
+    }
+
+    fn shaped_matrix(
+        &self,
+        name: &str,
+        expected: &[usize],
+        keep_half: bool,
+    ) -> Result<Matrix, ModelError> {
+        let (shape, data) = self.read(name, keep_half)?;
         if shape != expected {
             return Err(ModelError::WrongShape {
                 tensor: format!("{}{name}", self.prefix),
@@ -391,7 +426,7 @@ impl ModelWeights {
         let n_bands = band_edges_hz.len() - 1;
 
         // Sizes from the tensors.
-        let (in_shape, input_w) = r.tensor("input.weight")?;
+        let (in_shape, input_w) = r.matrix("input.weight")?;
         if in_shape.len() != 2 {
             return Err(ModelError::WrongShape {
                 tensor: "input.weight".into(),
@@ -438,7 +473,7 @@ impl ModelWeights {
         let mut in_size = dense;
         loop {
             let name = format!("{prefix}.{}.weight_hh", rnn.len());
-            let (shape, w_hh) = match r.tensor(&name) {
+            let (shape, w_hh) = match r.matrix(&name) {
                 Ok(t) => t,
                 Err(ModelError::MissingTensor(_)) if !rnn.is_empty() => break,
                 Err(e) => return Err(e),
@@ -455,7 +490,8 @@ impl ModelWeights {
             }
             let h = shape[1];
             let l = rnn.len();
-            let w_ih = r.shaped(&format!("{prefix}.{l}.weight_ih"), &[gates * h, in_size])?;
+            let w_ih =
+                r.shaped_weights(&format!("{prefix}.{l}.weight_ih"), &[gates * h, in_size])?;
             let b_ih = r.shaped(&format!("{prefix}.{l}.bias_ih"), &[gates * h])?;
             let b_hh = r.shaped(&format!("{prefix}.{l}.bias_hh"), &[gates * h])?;
             rnn.push(RnnLayer {
@@ -469,15 +505,15 @@ impl ModelWeights {
             in_size = h;
         }
         let last = in_size;
-        let gain_w = r.shaped("gain.weight", &[n_bands, last])?;
+        let gain_w = r.shaped_weights("gain.weight", &[n_bands, last])?;
         let gain_b = r.shaped("gain.bias", &[n_bands])?;
-        let vad_w = r.shaped("vad.weight", &[1, last])?;
+        let vad_w = r.shaped_weights("vad.weight", &[1, last])?;
         let vad_b = r.shaped("vad.bias", &[1])?;
         // Both tensors of the reverb head, or neither: half a head is a broken file.
         let reverb = match (r.has("reverb_gain.weight"), r.has("reverb_gain.bias")) {
             (false, false) => None,
             (true, true) => Some(GainHead {
-                w: r.shaped("reverb_gain.weight", &[n_bands, last])?,
+                w: r.shaped_weights("reverb_gain.weight", &[n_bands, last])?,
                 b: r.shaped("reverb_gain.bias", &[n_bands])?,
             }),
             (true, false) => return Err(ModelError::MissingTensor("reverb_gain.bias".into())),
@@ -731,7 +767,7 @@ fn read_bin_head(
     };
     let head = |name: &str, rows: usize, cols: usize| -> Result<GainHead, ModelError> {
         Ok(GainHead {
-            w: r.shaped(&format!("{name}.weight"), &[rows, cols])?,
+            w: r.shaped_weights(&format!("{name}.weight"), &[rows, cols])?,
             b: r.shaped(&format!("{name}.bias"), &[rows])?,
         })
     };
@@ -884,6 +920,64 @@ mod tests {
             m.extend(meta);
             edit(t, m);
         })
+    }
+
+    /// The fixture with every 2-D weight matrix stored as F16, and the same values widened back to
+    /// F32 (so both files hold one network).
+    fn half_and_widened() -> (Vec<u8>, Vec<u8>) {
+        let narrow = |t: &mut Tensors, to_half: bool| {
+            for (_, shape, dtype, bytes) in t.iter_mut() {
+                if shape.len() != 2 || dtype != "F32" {
+                    continue;
+                }
+                let halves: Vec<half::f16> = bytes
+                    .chunks_exact(4)
+                    .map(|b| half::f16::from_f32(f32::from_le_bytes(b.try_into().unwrap())))
+                    .collect();
+                *bytes = if to_half {
+                    *dtype = "F16".into();
+                    halves.iter().flat_map(|h| h.to_le_bytes()).collect()
+                } else {
+                    halves
+                        .iter()
+                        .flat_map(|h| h.to_f32().to_le_bytes())
+                        .collect()
+                };
+            }
+        };
+        (
+            rebuild(|t, _| narrow(t, true)),
+            rebuild(|t, _| narrow(t, false)),
+        )
+    }
+
+    #[test]
+    fn half_matrices_stay_half_where_the_cpu_multiplies_them_and_compute_the_same() {
+        let (half_file, wide_file) = half_and_widened();
+        let half = ModelWeights::from_bytes(&half_file).unwrap();
+        let wide = ModelWeights::from_bytes(&wide_file).unwrap();
+        assert_eq!(half.input_w.is_half(), keeps_half());
+        assert_eq!(half.rnn[0].w_hh.is_half(), keeps_half());
+        assert!(!wide.input_w.is_half());
+        assert_eq!(half.input_w.to_f32(), wide.input_w.to_f32());
+        assert_eq!(half.parameter_count(), wide.parameter_count());
+        // Same network, bit for bit, whichever way it is kept.
+        let (mut a, mut b) = (
+            crate::model::net::NetState::new(&half),
+            crate::model::net::NetState::new(&wide),
+        );
+        let (mut ga, mut gb) = (vec![0.0; half.n_bands], vec![0.0; wide.n_bands]);
+        for t in 0..50 {
+            let f: Vec<f32> = (0..half.n_features)
+                .map(|i| -7.0 + ((t * 31 + i * 7) as f32 * 0.13).sin())
+                .collect();
+            let (va, vb) = (a.step(&half, &f, &mut ga), b.step(&wide, &f, &mut gb));
+            assert_eq!(
+                (ga.clone(), va.to_bits()),
+                (gb.clone(), vb.to_bits()),
+                "frame {t}"
+            );
+        }
     }
 
     #[test]
