@@ -569,16 +569,24 @@ def save_with_new_head(model: QuellNet, meta: Dict[str, str], out: str, f16: boo
             raise SystemExit("the trunk changed: gains differ from the existing fixture")
         with open(parity_out, "rb") as fh:
             model_rel = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))["__metadata__"]["model"]
-        room = run_reverb_from_zero(model, x) if model.reverb_gain is not None else None
-        refine = run_refine_from_zero(model, x) if model.refine is not None else None
-        dfilter = run_deep_filter_from_zero(model, x) if model.deep_filter is not None else None
-        ptmp = parity_out + ".tmp"
-        write_parity(ptmp, model_rel, x, gains, vad, room, refine, dfilter)
-        err = verify_files(tmp, ptmp)
-        os.replace(ptmp, parity_out)
-        print(f"wrote {parity_out}: max |diff| {err:.2e}")
+        rewrite_parity(model, tmp, x, parity_out, model_rel)
     os.replace(tmp, out)
     print(f"wrote {out} ({os.path.getsize(out)} bytes)")
+
+
+def rewrite_parity(model: QuellNet, model_file: str, features: np.ndarray, parity_out: str,
+                   model_rel: str) -> None:
+    """Write `parity_out` with every output `model` has over `features` (naming `model_rel`, the file's
+    path in the repository), check it against `model_file` and only then replace the old one."""
+    gains, vad = run_from_zero(model, features)
+    room = run_reverb_from_zero(model, features) if model.reverb_gain is not None else None
+    refine = run_refine_from_zero(model, features) if model.refine is not None else None
+    dfilter = run_deep_filter_from_zero(model, features) if model.deep_filter is not None else None
+    ptmp = parity_out + ".tmp"
+    write_parity(ptmp, model_rel, features, gains, vad, room, refine, dfilter)
+    err = verify_files(model_file, ptmp)
+    os.replace(ptmp, parity_out)
+    print(f"wrote {parity_out}: max |diff| {err:.2e}")
 
 
 def count_parameters(model: QuellNet) -> int:

@@ -202,13 +202,17 @@ if [ "$STEP" = all ] || [ "$STEP" = long ]; then
     LEG=a3 FROM=a2 SEED=32 bash training/experiments/long_run.sh
 fi
 if [ "$STEP" = all ] || [ "$STEP" = member ]; then
-    # Last: hq is that network with the finished standard network as its member, and the engine
-    # applies the mean of both networks' gains; the file names the bundled standard rather than
-    # copying it (training/FORMATS.md, "Members"; training/README.md, "Two networks in one file").
-    # Its reverb head is refitted on rev_long, whose rooms reach 1.3 s: fitted on rev_hi (rooms up to
-    # 0.9 s) the pair kept too little of a 1 s room at Reverb Reduction 0 (EDC 5.6 dB off the input's,
-    # tests/reverb.rs allows 5), and the over-suppress weight that fixed that there (7-10) took
-    # Reverb Reduction 0 more than 0.05 PESQ-WB below Full (training/README.md, "hq becomes...").
+    # Last: the long run's network becomes standard, and hq the pair of the two standards: the soup
+    # made above (STEP=export, reverb, refine) as hq's own network with the new standard as its member
+    # (the engine applies the mean of both networks' gains; the file names the bundled standard rather
+    # than copying it: training/FORMATS.md, "Members"; training/README.md, "Two networks in one file").
+    # Both networks' weight matrices are stored as float16 (training/to_f16.py): the engine keeps them
+    # half in memory, which is what brings the front end's network inside issue 11's CPU bar
+    # (training/README.md, "Half-precision weights").
+    # The new standard's reverb head is refitted on rev_long, whose rooms reach 1.3 s: fitted on rev_hi
+    # (rooms up to 0.9 s) a pair kept too little of a 1 s room at Reverb Reduction 0 (EDC 5.6 dB off
+    # the input's, tests/reverb.rs allows 5), and the over-suppress weight that fixed that there (7-10)
+    # took Reverb Reduction 0 more than 0.05 PESQ-WB below Full (training/README.md, "hq becomes...").
     R=training/runs/long_conv4_a3
     if [ ! -f "$R/hq_own.safetensors" ]; then
         cp "$R/parity.safetensors" "$R/hq_own_parity.safetensors"
@@ -216,10 +220,20 @@ if [ "$STEP" = all ] || [ "$STEP" = member ]; then
             --out "$R/hq_own.safetensors" --parity-out "$R/hq_own_parity.safetensors" --over-suppress 3 \
             --steps 4000 --lr 3e-3 --threads 2
     fi
-    $PY training/add_member.py --base "$R/hq_own.safetensors" --bundled standard --name hq \
-        --out models/hq.safetensors --parity "$R/hq_own_parity.safetensors" \
-        --parity-out tests/fixtures/parity_hq.safetensors --description "High quality: two networks \
-trained apart, the mean of their gains: GRU 2x128, dense 128, a causal convolutional front end (4 kernels \
-over 3 frames x 3 features), 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop; with the \
-standard network as its member."
+    # Once only: models/standard.safetensors is the soup until the swap (its description has no front end).
+    if ! head -c 16384 models/standard.safetensors | grep -q "convolutional"; then
+        S=training/runs/soup_standard
+        mkdir -p "$S"
+        $PY training/to_f16.py --model models/standard.safetensors --out "$S/soup_f16.safetensors" \
+            --parity tests/fixtures/parity_standard.safetensors --parity-out "$S/soup_f16_parity.safetensors"
+        $PY training/add_member.py --base "$S/soup_f16.safetensors" --bundled standard --name hq \
+            --out models/hq.safetensors --parity "$S/soup_f16_parity.safetensors" \
+            --parity-out tests/fixtures/parity_hq.safetensors --description "High quality: two networks \
+trained apart, the mean of their gains: GRU 2x128, dense 128, 32 ERB bands + 64 long-window bins (feature version 2), \
+5 ms hop; with the standard network (the same layout with a causal convolutional front end) as its member."
+    fi
+    $PY training/to_f16.py --model "$R/hq_own.safetensors" --out models/standard.safetensors --name standard \
+        --parity "$R/hq_own_parity.safetensors" --parity-out tests/fixtures/parity_standard.safetensors \
+        --description "Standard: a causal convolutional front end (4 kernels over 3 frames x 3 features), dense 128, \
+GRU 2x128, 32 ERB bands + 64 long-window bins (feature version 2), 5 ms hop. The default."
 fi
