@@ -4,7 +4,8 @@
 //! model files instead of the bundled models (paths relative to the repository root).
 //! `QUELL_BENCH_HARMONICS=X` sets the pitch comb (default: the engine's default), to show its cost.
 //! Each model runs twice: with the kernel this CPU selects (AVX2+FMA where available) and with the
-//! portable kernel forced, so the table shows what the explicit SIMD path is worth.
+//! portable kernel forced (the file loaded again as such a CPU would load it: half-precision weights
+//! widened to f32), so the table shows what the explicit SIMD path is worth.
 
 use quell::engine::{Engine, EngineParams, ModelInstance};
 use quell::model::{ModelWeights, bundled, linalg};
@@ -30,34 +31,33 @@ fn main() {
         "| model | params | MMAC/s | µs per 10 ms ({auto:?}) | real-time factor | µs per 10 ms (Portable) |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    let models: Vec<(String, ModelWeights)> = match std::env::var("QUELL_BENCH_MODELS") {
+    // Each model is loaded twice: the portable kernel's run gets the file as a CPU without AVX2
+    // would load it (half-precision matrices widened at load, `linalg::keeps_half`).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load: Box<dyn Fn(usize) -> ModelWeights> = match std::env::var("QUELL_BENCH_MODELS") {
         Ok(list) if !list.trim().is_empty() => {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            list.split(',')
-                .map(|p| {
-                    let w = ModelWeights::load_user_file(&root.join(p.trim()))
-                        .unwrap_or_else(|e| panic!("{p}: {e}"));
-                    (w.name.clone(), w)
-                })
-                .collect()
-        }
-        _ => bundled::BUNDLED
-            .iter()
-            .map(|m| {
-                let w = ModelWeights::from_bytes(m.bytes).expect("bundled model");
-                (m.name.to_string(), w)
+            let paths: Vec<String> = list.split(',').map(|p| p.trim().to_string()).collect();
+            Box::new(move |i| {
+                let p = &paths[i];
+                ModelWeights::load_user_file(&root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"))
             })
-            .collect(),
-    };
-    for (name, w) in models {
-        let w = Arc::new(w);
-        let inst = ModelInstance::new(w.clone(), rate, 1).expect("instance");
-        let mut params = EngineParams::default();
-        if let Ok(h) = std::env::var("QUELL_BENCH_HARMONICS") {
-            params.harmonics = h.parse().expect("QUELL_BENCH_HARMONICS: a number");
         }
+        _ => Box::new(|i| {
+            ModelWeights::from_bytes(bundled::BUNDLED[i].bytes).expect("bundled model")
+        }),
+    };
+    let count = match std::env::var("QUELL_BENCH_MODELS") {
+        Ok(list) if !list.trim().is_empty() => list.split(',').count(),
+        _ => bundled::BUNDLED.len(),
+    };
+    let mut params = EngineParams::default();
+    if let Ok(h) = std::env::var("QUELL_BENCH_HARMONICS") {
+        params.harmonics = h.parse().expect("QUELL_BENCH_HARMONICS: a number");
+    }
+    let time_it = |w: &Arc<ModelWeights>| {
+        let inst = ModelInstance::new(w.clone(), rate, 1).expect("instance");
         let mut e = Engine::new(Box::new(inst), params);
-        let mut time_it = || {
+        {
             let mut buf = vec![0.0f32; 480];
             // Warm up, then take the best of 3 runs (least disturbed by other processes).
             let mut best = f64::MAX;
@@ -75,10 +75,14 @@ fn main() {
                 std::hint::black_box(&buf);
             }
             best
-        };
-        let best = time_it();
+        }
+    };
+    for i in 0..count {
+        let w = Arc::new(load(i));
+        let name = w.name.clone();
+        let best = time_it(&w);
         linalg::force_portable(true);
-        let portable = time_it();
+        let portable = time_it(&Arc::new(load(i)));
         linalg::force_portable(false);
         let hops_10ms = n as f64 / 480.0;
         println!(

@@ -96,11 +96,13 @@ impl<'a> From<&'a Vec<f32>> for MatRef<'a> {
 }
 
 /// Whether half-precision matrices are kept half on this CPU (else the loader widens them): x86-64
-/// with AVX2, FMA and F16C, the kernel that converts in its loop.
+/// with AVX2, FMA and F16C, the kernel that converts in its loop; not while the portable kernel is
+/// forced (files loaded then are kept as a CPU without those would keep them).
 pub fn keeps_half() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2")
+        !FORCE_PORTABLE.load(Ordering::Relaxed)
+            && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
             && std::arch::is_x86_feature_detected!("f16c")
     }
