@@ -13,8 +13,8 @@
 # FROM=x chains a leg after leg x instead (a third cosine cycle from long_conv4_x/last.pt): its data
 # swaps the first cycle's scratch_f, seen most, for a fresh 6 h dump long_LEG (seed 110 + SEED), so
 # every cycle meets mixes it has not seen. E.g. `LEG=a2 FROM=a bash training/experiments/long_run.sh`.
-# FROM=a3 needs no earlier run: without long_conv4_a3/last.pt it starts from the shipped hq's own
-# network, which is leg a3's trunk (e.g. `LEG=a4 FROM=a3`).
+# FROM=a4 needs no earlier run: without long_conv4_a4/last.pt it starts from the shipped standard's
+# network, which is leg a4's trunk with its weights rounded to float16 (e.g. `LEG=a5 FROM=a4`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=training/data/lists
@@ -41,12 +41,10 @@ DATA=("$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2")
 TRUNK=()
 if [ -n "${FROM:-}" ]; then
     INIT=training/runs/long_conv4_$FROM/last.pt
-    if [ "$FROM" = a3 ] && [ ! -f "$INIT" ]; then
-        # A new checkout has no runs: leg a3's trunk is the shipped hq's own network (models/hq.md), so
+    if [ "$FROM" = a4 ] && [ ! -f "$INIT" ]; then
+        # A new checkout has no runs: leg a4's trunk is the shipped standard (models/standard.md), so
         # the chain continues from that file (its heads left behind: they are refitted after the leg).
-        INIT=training/runs/hq_own_a3.safetensors
-        mkdir -p training/runs
-        [ -f "$INIT" ] || $PY training/add_member.py --base models/hq.safetensors --drop --out "$INIT"
+        INIT=models/standard.safetensors
         TRUNK=(--init-trunk)
     fi
     [ -f "$INIT" ] || LEG=$FROM FROM= bash "$0"
