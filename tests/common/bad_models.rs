@@ -14,16 +14,32 @@ pub struct Tensor {
 }
 
 impl Tensor {
+    /// The values, widened to f32 (the shipped models store their weight matrices as F16).
     pub fn f32s(&self) -> Vec<f32> {
-        self.data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
+        match self.dtype.as_str() {
+            "F16" => self
+                .data
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            _ => self
+                .data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        }
     }
 
+    /// New values and shape, stored in the tensor's own dtype.
     pub fn set_f32s(&mut self, shape: Vec<usize>, values: &[f32]) {
         self.shape = shape;
-        self.data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.data = match self.dtype.as_str() {
+            "F16" => values
+                .iter()
+                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                .collect(),
+            _ => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
     }
 }
 
@@ -487,21 +503,36 @@ pub fn corpus() -> Vec<BadModel> {
 /// features for its band layout: only `load_user_file` (and the engine) refuse it.
 pub fn feature_mismatch() -> Vec<u8> {
     edited(|m| {
-        // One more input column for every layer that reads the features: the dense layer, and the
-        // refinement head (which reads the last GRU layer, then the features).
-        let nf = m.tensor("input.weight").shape[1];
+        // One more input column for every block of features a layer reads: the dense layer reads
+        // the features and, with a front end, each kernel's output over them (one block each); the
+        // refinement head reads the last GRU layer, then the features (its last block).
+        let blocks = if m.has("conv.weight") {
+            1 + m.tensor("conv.weight").shape[0]
+        } else {
+            1
+        };
+        let nf = m.tensor("input.weight").shape[1] / blocks;
         for name in ["input.weight", "refine.weight"] {
             if !m.has(name) {
                 continue;
             }
             let w = m.tensor(name).clone();
             let (rows, cols) = (w.shape[0], w.shape[1]);
-            let mut new = Vec::with_capacity(rows * (cols + 1));
+            let at: Vec<usize> = if name == "input.weight" {
+                (1..=blocks).map(|b| b * nf).collect()
+            } else {
+                vec![cols]
+            };
+            let mut new = Vec::with_capacity(rows * (cols + at.len()));
             for row in w.f32s().chunks_exact(cols) {
-                new.extend_from_slice(row);
-                new.push(0.0);
+                for (j, x) in row.iter().enumerate() {
+                    new.push(*x);
+                    if at.contains(&(j + 1)) {
+                        new.push(0.0);
+                    }
+                }
             }
-            m.tensor(name).set_f32s(vec![rows, cols + 1], &new);
+            m.tensor(name).set_f32s(vec![rows, cols + at.len()], &new);
         }
         for (name, fill) in [("feature_mean", 0.0), ("feature_std", 1.0)] {
             let t = m.tensor(name);
