@@ -61,9 +61,11 @@ fn the_limit_follows_speech_and_pauses_smoothly() {
     eprintln!(
         "median limit: noise before {mb:.1} dB, in speech {mv:.1} dB, after {ma:.1} dB (mean speech probability there {p_after:.2})"
     );
-    // After the sentence the model still gives the noise brief spikes of speech probability,
-    // which the follower's slow release holds: the limit moves a few dB towards the speech limit.
-    assert!(mb > PAUSE_DB - 1.0 && ma > PAUSE_DB - 5.0, "{mb} {ma}");
+    // The model gives the noise brief spikes of speech probability (more after the sentence),
+    // which the follower's slow release holds: the limit moves a little towards the speech limit
+    // (the default model of issue 11's second round: 38.9 dB before, 39.7 dB after), but stays
+    // far nearer the pause limit than the speech limit.
+    assert!(mb > PAUSE_DB - 2.0 && ma > PAUSE_DB - 5.0, "{mb} {ma}");
     assert!(mv < SPEECH_DB + 3.0, "in speech the limit stays at {mv} dB");
     // Hops where the model has heard speech for 50 ms on end sit at the speech limit.
     let held: Vec<f32> = seen
