@@ -43,6 +43,14 @@ impl Matrix {
         }
     }
 
+    /// [`Matrix::to_f32`] without copying an f32 matrix.
+    pub fn into_f32(self) -> Vec<f32> {
+        match self {
+            Matrix::F32(v) => v,
+            Matrix::F16(v) => v.iter().map(|h| h.to_f32()).collect(),
+        }
+    }
+
     /// Whether this one is kept at half precision.
     pub fn is_half(&self) -> bool {
         matches!(self, Matrix::F16(_))

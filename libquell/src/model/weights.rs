@@ -176,20 +176,7 @@ struct Reader<'a> {
 
 /// IEEE 754 binary16 -> f32 (exact: every half value is representable).
 fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h >> 15) as u32) << 31;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let mant = (h & 0x3ff) as u32;
-    let bits = match (exp, mant) {
-        (0, 0) => sign,
-        // Subnormal: value = mant * 2^-24.
-        (0, m) => {
-            let v = m as f32 * 2f32.powi(-24);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
-    };
-    f32::from_bits(bits)
+    half::f16::from_bits(h).to_f32()
 }
 
 impl Reader<'_> {
@@ -199,7 +186,7 @@ impl Reader<'_> {
 
     fn tensor(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ModelError> {
         let (shape, data) = self.read(name, false)?;
-        Ok((shape, data.to_f32()))
+        Ok((shape, data.into_f32()))
     }
 
     /// A weight matrix: kept half when the file stores it half and this CPU multiplies halves
@@ -251,7 +238,7 @@ impl Reader<'_> {
     }
 
     fn shaped(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, ModelError> {
-        Ok(self.shaped_matrix(name, expected, false)?.to_f32())
+        Ok(self.shaped_matrix(name, expected, false)?.into_f32())
     }
 
     fn shaped_weights(&self, name: &str, expected: &[usize]) -> Result<Matrix, ModelError> {
