@@ -190,17 +190,19 @@ if [ "$STEP" = all ] || [ "$STEP" = refine ]; then
 fi
 if [ "$STEP" = all ] || [ "$STEP" = long ]; then
     # hq's own network (issue 11): the standard layout with the causal convolutional front end,
-    # from scratch (9000 steps, training/experiments/scratch_v2.sh), then four more cosine cycles on
-    # 24 h of mixes each (6000 steps, training/experiments/long_run.sh: leg a, then a2, a3 and a4;
-    # a2 and a4 swap in a fresh 6 h dump for the oldest the first cycle read), each with standard's
-    # reverb and refinement heads: about 5 h 40 min of training here, in five sittings (all the
-    # scripts resume). Leg a3 ran with leg a2's seed (32; a slip in long_run.sh's seed formula, since
-    # fixed), so its "fresh" dump long_a3 is long_a2 again and it read a2's 24 h in the same order:
-    # SEED=32 rebuilds what shipped. Leg a4 (seed 52, dump long_a4) is the shipped standard's network.
+    # from scratch (9000 steps, training/experiments/scratch_v2.sh), then five more cosine cycles on
+    # 24 h of mixes each (6000 steps, training/experiments/long_run.sh: leg a, then a2, a3, a4 and a5;
+    # the chained legs swap in a fresh 6 h dump for the oldest the first cycle read), each with
+    # standard's reverb and refinement heads: about 6 h 40 min of training here, in six sittings (all
+    # the scripts resume). Leg a3 ran with leg a2's seed (32; a slip in long_run.sh's seed formula,
+    # since fixed), so its "fresh" dump long_a3 is long_a2 again and it read a2's 24 h in the same
+    # order: SEED=32 rebuilds what shipped. Leg a5 (seed 62, dump long_a5) is the shipped standard's
+    # network (leg a4, seed 52, dump long_a4, was the one before).
     LEG=a bash training/experiments/long_run.sh
     LEG=a2 FROM=a bash training/experiments/long_run.sh
     LEG=a3 FROM=a2 SEED=32 bash training/experiments/long_run.sh
     LEG=a4 FROM=a3 bash training/experiments/long_run.sh
+    LEG=a5 FROM=a4 bash training/experiments/long_run.sh
 fi
 if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # Last: the long run's network becomes standard, and hq the pair of the two standards: the soup
@@ -214,7 +216,7 @@ if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # (rooms up to 0.9 s) a pair kept too little of a 1 s room at Reverb Reduction 0 (EDC 5.6 dB off
     # the input's, tests/reverb.rs allows 5), and the over-suppress weight that fixed that there (7-10)
     # took Reverb Reduction 0 more than 0.05 PESQ-WB below Full (training/README.md, "hq becomes...").
-    R=training/runs/long_conv4_a4
+    R=training/runs/long_conv4_a5
     if [ ! -f "$R/hq_own.safetensors" ]; then
         cp "$R/parity.safetensors" "$R/hq_own_parity.safetensors"
         $PY training/reverb_head.py --model "$R/standard.safetensors" --data "$D/rev_long" --val "$D/rev_dev_v2" \
