@@ -63,7 +63,7 @@ fn the_limit_follows_speech_and_pauses_smoothly() {
     );
     // The model gives the noise brief spikes of speech probability (more after the sentence),
     // which the follower's slow release holds: the limit moves a little towards the speech limit
-    // (the default model of issue 11's second round: 38.9 dB before, 39.7 dB after), but stays
+    // (the defaults of issue 11's second round: about 39 dB before, 39.7 dB after), but stays
     // far nearer the pause limit than the speech limit.
     assert!(mb > PAUSE_DB - 2.0 && ma > PAUSE_DB - 5.0, "{mb} {ma}");
     assert!(mv < SPEECH_DB + 3.0, "in speech the limit stays at {mv} dB");
