@@ -10,6 +10,10 @@ FEATURES="--features assert_process_allocs"
 # One-shot builds gain nothing from incremental caches, which were a third of the target dir.
 export CARGO_INCREMENTAL=0
 df -h . | tail -1 | awk '{print "== disk: " $4 " free"}'
+# A full disk shows up late and obscurely (the linker dies with a bus error), so say it up front.
+if [ "$(df -Pk . | awk 'NR==2 {print $4}')" -lt $((6 * 1024 * 1024)) ]; then
+  echo "== WARNING: under 6 GB free; a clean build and test run needs about 5 GB"
+fi
 
 # The quality tests speak test sentences with espeak-ng.
 if ! command -v espeak-ng >/dev/null 2>&1; then

@@ -242,7 +242,7 @@ fn a_failed_run_leaves_an_existing_output_alone() {
 fn an_unwritable_output_is_named_and_leaves_nothing_behind() {
     let dir = scratch("unwritable");
     let input = good_wav(&dir);
-    for out in [dir.join("no_such_dir").join("out.wav"), dir.clone()] {
+    for out in [dir.join("no_such_dir").join("out.wav"), dir.to_path_buf()] {
         let o = Command::new(env!("CARGO_BIN_EXE_quell"))
             .arg("denoise")
             .arg(&input)

@@ -3,12 +3,36 @@
 use quell::model::ModelError;
 use std::path::{Path, PathBuf};
 
-/// A fresh scratch directory per test.
-pub fn scratch(test: &str) -> PathBuf {
+/// A fresh scratch directory per test, removed when the test passes (kept when it fails, to look at).
+/// Removal matters: one holds a 300 MB sparse file, and repeated local runs filled /tmp.
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn scratch(test: &str) -> Scratch {
     let d = std::env::temp_dir().join(format!("quell-bad-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Scratch(d)
 }
 
 /// The message names the problem: every expected word, on one line.
