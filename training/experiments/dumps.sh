@@ -2,7 +2,7 @@
 # Makes the named dumps that are missing, and only those: the dumps that recipes/shipped_models.sh
 # STEP=dumps (which calls this) and the experiments share are defined here, once (STEP=dumps makes
 # every dump of its stage, about 30 GB).
-# Usage: dumps.sh NAME...   (rev_hi rev_long rev_dev_v2 dev_v2 voices_v2 dev_v2s)
+# Usage: dumps.sh NAME...   (rev_hi rev_long rev_dev_v2 dev_v2 voices_v2 dev_v2s long_a long_b)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=training/data/dumps
@@ -22,6 +22,10 @@ for out in "$@"; do
         voices_v2) a=(--speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6 --seed 81 --spectra) ;;
         dev_v2s) a=(--speech "$L/speech_dev.txt" --noise "$L/noise_dev.txt" --hours 0.4 --seed 3 --speed-perturb 0
                     --spectra) ;;
+        # The long runs' 6 h dumps (formant shifting on half the speech): long_run.sh, tiny_long_run.sh.
+        long_a|long_b) seed=131; [ "$out" = long_a ] || seed=132
+                       a=(--speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6
+                          --seed "$seed" --spectra --formant-shift 0.5) ;;
         *) echo "dumps.sh: no recipe for $out" >&2; exit 2 ;;
     esac
     "$Q" dump-features --out "$D/$out" "${a[@]}" --threads 2 --quiet

@@ -27,11 +27,7 @@ R=training/runs/long_conv4_$LEG
 [ -x "$Q" ] || cargo build --release --bin quell
 # The first cycle, unless this leg continues another.
 [ -n "${FROM:-}" ] || [ -f "$FIRST/standard.safetensors" ] || CONV=4 bash training/experiments/scratch_v2.sh
-for s in a:131 b:132; do
-    [ -f "$D/long_${s%%:*}/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
-        --noise "$L/noise_train_v2.txt" --out "$D/long_${s%%:*}" --hours 6 --seed "${s##*:}" --spectra \
-        --formant-shift 0.5 --threads 2 --quiet
-done
+bash training/experiments/dumps.sh long_a long_b
 # Seed 22 + the leg's letter + 10 per step of its number: a 22, b 23, a2 32, a3 42, a4 52 (the shipped
 # leg a3 is the exception: recipes/shipped_models.sh says why it passes SEED=32).
 N=${LEG:1}
