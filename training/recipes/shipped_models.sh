@@ -223,8 +223,8 @@ if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # standard alone keeps its weight-3 head (at 2 its own 1 s room was 5.3 dB off). So hq copies its
     # member in (add_member.py --member) instead of naming the bundled standard.
     # hq's member is leg a6 (the seventh cycle), standard stays leg a5: leg a6 scores higher alone
-    # (+0.011 PESQ-WB) but its speech probability reaches 0.53 in white noise alone, which opens the
-    # VAD gate (tests/quality.rs; leg a5 0.36, hq's pair 0.27): training/README.md, "A seventh cycle".
+    # (+0.011 PESQ-WB) but its speech probability crosses 0.5 in white noise alone, which opens the
+    # VAD gate (tests/quality.rs: noise alone 4.3 dB down, needs 40): training/README.md, "A seventh cycle".
     # With leg a6 the pair is better at Full, so the same Reverb Reduction 0 is further below it: member
     # heads at 2 / 1.75 / 1.5 / 1.25 left the pair 0.0503 / 0.0497 / 0.049 / 0.044 below Full
     # (training/runs/a6_heads_rr0*.md); 1.25 ships, its 1 s room 4.5 dB off (tests/reverb.rs).
