@@ -88,7 +88,11 @@ fn check_gate(name: &str) {
     let w = std::sync::Arc::new(quell::model::bundled::load(name).unwrap());
     let process = |params: EngineParams| {
         let inst = quell::engine::ModelInstance::new(w.clone(), rate, 1).unwrap();
-        aligned(&mut quell::engine::Engine::new(Box::new(inst), params), &noisy, 480)
+        aligned(
+            &mut quell::engine::Engine::new(Box::new(inst), params),
+            &noisy,
+            480,
+        )
     };
     let gated = process(EngineParams {
         gate: true,
@@ -108,7 +112,13 @@ fn check_gate(name: &str) {
     eprintln!(
         "{name} gate: noise alone {extra_db:.1} dB lower, first word {onset_db:.2} dB, speech {speech_db:.2} dB"
     );
-    assert!(extra_db > 40.0, "{name}: noise alone only {extra_db:.1} dB lower");
-    assert!(onset_db > -1.0, "{name}: word onset clipped: {onset_db:.2} dB");
+    assert!(
+        extra_db > 40.0,
+        "{name}: noise alone only {extra_db:.1} dB lower"
+    );
+    assert!(
+        onset_db > -1.0,
+        "{name}: word onset clipped: {onset_db:.2} dB"
+    );
     assert!(speech_db > -1.0, "{name}: speech lost {speech_db:.2} dB");
 }
