@@ -7,6 +7,13 @@ use common::speech::{speech, speech_after_noise};
 use common::*;
 use quell::engine::EngineParams;
 
+/// A mono engine on the bundled model `name`.
+fn bundled_engine(name: &str, rate: f32, params: EngineParams) -> quell::engine::Engine {
+    let w = std::sync::Arc::new(quell::model::bundled::load(name).unwrap());
+    let inst = quell::engine::ModelInstance::new(w, rate, 1).unwrap();
+    quell::engine::Engine::new(Box::new(inst), params)
+}
+
 fn check_rate(rate: f32) {
     for m in quell::model::bundled::BUNDLED {
         check_model(m.name, rate);
@@ -17,10 +24,11 @@ fn check_model(name: &str, rate: f32) {
     let s = speech(rate);
     let lead = rate as usize; // one second of noise alone first
     let (noisy, nz, g) = speech_after_noise(&s, lead, 99, 5.0);
-    let w = std::sync::Arc::new(quell::model::bundled::load(name).unwrap());
-    let inst = quell::engine::ModelInstance::new(w, rate, 1).unwrap();
-    let mut e = quell::engine::Engine::new(Box::new(inst), EngineParams::default());
-    let out = &aligned(&mut e, &noisy, 512);
+    let out = &aligned(
+        &mut bundled_engine(name, rate, EngineParams::default()),
+        &noisy,
+        512,
+    );
     // Noise alone (skip the first half second while the model settles).
     let (a, b) = (lead / 2, lead);
     let reduction_db = 20.0 * (rms(&noisy[a..b]) / rms(&out[a..b]).max(1e-9)).log10();
@@ -85,15 +93,8 @@ fn check_gate(name: &str) {
     let s = speech(rate);
     let lead = rate as usize;
     let (noisy, _, _) = speech_after_noise(&s, lead, 5, 15.0);
-    let w = std::sync::Arc::new(quell::model::bundled::load(name).unwrap());
-    let process = |params: EngineParams| {
-        let inst = quell::engine::ModelInstance::new(w.clone(), rate, 1).unwrap();
-        aligned(
-            &mut quell::engine::Engine::new(Box::new(inst), params),
-            &noisy,
-            480,
-        )
-    };
+    let process =
+        |params: EngineParams| aligned(&mut bundled_engine(name, rate, params), &noisy, 480);
     let gated = process(EngineParams {
         gate: true,
         gate_lookback_ms: 30.0,
