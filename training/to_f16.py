@@ -6,9 +6,12 @@ the same thing; metadata and the 1-D tensors (biases, normalisation, the front e
 as they are. Half the bytes: on CPUs with AVX2, FMA and F16C the engine keeps them half in memory
 and multiplies them as they are (training/FORMATS.md), so the network streams half as much per hop.
 With --parity, the fixture is rebuilt for the rounded network over the same features.
+--vad-shift D subtracts D from the speech-probability output's bias (a logit), nothing else: it moves
+the operating point of what reads the VAD (the engine's gate, floor, pitch comb, refinement head; the
+gains at Full do not), so a shifted file is scored again (gate test, dev set) before it ships.
 
     python training/to_f16.py --model IN.safetensors --out OUT.safetensors \\
-        [--name NAME --description TEXT] [--parity IN_FIXTURE --parity-out OUT_FIXTURE]
+        [--name NAME --description TEXT] [--parity IN_FIXTURE --parity-out OUT_FIXTURE] [--vad-shift D]
 """
 
 from __future__ import annotations
@@ -30,12 +33,19 @@ def main():
     ap.add_argument("--description", default=None, help="replace its description (what users see)")
     ap.add_argument("--parity", default=None, help="the input's parity fixture: its features are reused")
     ap.add_argument("--parity-out", default=None, help="the fixture for --out (default: --parity itself)")
+    ap.add_argument("--vad-shift", type=float, default=0.0, help="logit to subtract from the VAD output's bias")
     args = ap.parse_args()
 
+    import torch
     from safetensors.numpy import load_file
 
     model, meta = load_safetensors(args.model)
     round_weights_to_f16(model)
+    if args.vad_shift:
+        with torch.no_grad():
+            before = float(model.vad.bias.detach()[0])
+            model.vad.bias -= args.vad_shift
+        print(f"vad.bias {before:.4f} -> {float(model.vad.bias.detach()[0]):.4f}")
     for key in ("name", "description"):
         if getattr(args, key) is not None:
             meta[key] = getattr(args, key)

@@ -13,9 +13,10 @@
 # FROM=x chains a leg after leg x instead (a third cosine cycle from long_conv4_x/last.pt): its data
 # swaps the first cycle's scratch_f, seen most, for a fresh 6 h dump long_LEG (seed 110 + SEED), so
 # every cycle meets mixes it has not seen. E.g. `LEG=a2 FROM=a bash training/experiments/long_run.sh`.
-# FROM=a5 needs no earlier run: without long_conv4_a5/last.pt it starts from the shipped standard's
-# network, which is leg a5's trunk with its weights rounded to float16 (e.g. `LEG=a6 FROM=a5`, then
-# `LEG=a7 FROM=a6`; hq's member is leg a6 with its own reverb head, recipes/shipped_models.sh).
+# FROM=a6 needs no earlier run: without long_conv4_a6/last.pt it starts from the shipped standard's
+# network, which is leg a6's trunk with its weights rounded to float16 and its VAD bias shifted by
+# 0.25 (recipes/shipped_models.sh, STEP=member), e.g. `LEG=a7 FROM=a6`; hq's member is leg a6 too,
+# with its own reverb head.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=training/data/lists
@@ -38,8 +39,8 @@ DATA=("$D/long_a" "$D/long_b" "$D/scratch_f" "$D/voices_v2")
 TRUNK=()
 if [ -n "${FROM:-}" ]; then
     INIT=training/runs/long_conv4_$FROM/last.pt
-    if [ "$FROM" = a5 ] && [ ! -f "$INIT" ]; then
-        # A new checkout has no runs: leg a5's trunk is the shipped standard (models/standard.md), so
+    if [ "$FROM" = a6 ] && [ ! -f "$INIT" ]; then
+        # A new checkout has no runs: leg a6's trunk is the shipped standard (models/standard.md), so
         # the chain continues from that file (its heads left behind: they are refitted after the leg).
         INIT=models/standard.safetensors
         TRUNK=(--init-trunk)
