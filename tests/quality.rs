@@ -7,13 +7,6 @@ use common::speech::{speech, speech_after_noise};
 use common::*;
 use quell::engine::EngineParams;
 
-/// A mono engine on the bundled model `name`.
-fn bundled_engine(name: &str, rate: f32, params: EngineParams) -> quell::engine::Engine {
-    let w = std::sync::Arc::new(quell::model::bundled::load(name).unwrap());
-    let inst = quell::engine::ModelInstance::new(w, rate, 1).unwrap();
-    quell::engine::Engine::new(Box::new(inst), params)
-}
-
 fn check_rate(rate: f32) {
     for m in quell::model::bundled::BUNDLED {
         check_model(m.name, rate);
@@ -25,7 +18,7 @@ fn check_model(name: &str, rate: f32) {
     let lead = rate as usize; // one second of noise alone first
     let (noisy, nz, g) = speech_after_noise(&s, lead, 99, 5.0);
     let out = &aligned(
-        &mut bundled_engine(name, rate, EngineParams::default()),
+        &mut bundled_engine(name, rate, 1, EngineParams::default()),
         &noisy,
         512,
     );
@@ -94,7 +87,7 @@ fn check_gate(name: &str) {
     let lead = rate as usize;
     let (noisy, _, _) = speech_after_noise(&s, lead, 5, 15.0);
     let process =
-        |params: EngineParams| aligned(&mut bundled_engine(name, rate, params), &noisy, 480);
+        |params: EngineParams| aligned(&mut bundled_engine(name, rate, 1, params), &noisy, 480);
     let gated = process(EngineParams {
         gate: true,
         gate_lookback_ms: 30.0,

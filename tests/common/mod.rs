@@ -15,7 +15,13 @@ pub fn default_weights() -> Arc<ModelWeights> {
 }
 
 pub fn engine(rate: f32, channels: usize, params: EngineParams) -> Engine {
-    let inst = ModelInstance::new(default_weights(), rate, channels).expect("instance");
+    bundled_engine(bundled::default_model().name, rate, channels, params)
+}
+
+/// An engine on the bundled model `name`.
+pub fn bundled_engine(name: &str, rate: f32, channels: usize, params: EngineParams) -> Engine {
+    let w = Arc::new(bundled::load(name).expect("bundled model loads"));
+    let inst = ModelInstance::new(w, rate, channels).expect("instance");
     Engine::new(Box::new(inst), params)
 }
 

@@ -232,12 +232,11 @@ if [ "$STEP" = all ] || [ "$STEP" = member ]; then
     # (training/runs/a6_heads_rr0*.md); 1.25 ships, its 1 s room 4.5 dB off (tests/reverb.rs).
     R=training/runs/long_conv4_a6
     S=training/runs/soup_standard
-    for h in "$R:hq_own:3" "$R:hq_member:1.25"; do
-        run=${h%%:*}; h=${h#*:}
-        if [ ! -f "$run/${h%%:*}.safetensors" ]; then
-            cp "$run/parity.safetensors" "$run/${h%%:*}_parity.safetensors"
-            $PY training/reverb_head.py --model "$run/standard.safetensors" --data "$D/rev_long" --val "$D/rev_dev_v2" \
-                --out "$run/${h%%:*}.safetensors" --parity-out "$run/${h%%:*}_parity.safetensors" --over-suppress "${h##*:}" \
+    for h in hq_own:3 hq_member:1.25; do
+        if [ ! -f "$R/${h%%:*}.safetensors" ]; then
+            cp "$R/parity.safetensors" "$R/${h%%:*}_parity.safetensors"
+            $PY training/reverb_head.py --model "$R/standard.safetensors" --data "$D/rev_long" --val "$D/rev_dev_v2" \
+                --out "$R/${h%%:*}.safetensors" --parity-out "$R/${h%%:*}_parity.safetensors" --over-suppress "${h##*:}" \
                 --steps 4000 --lr 3e-3 --threads 2
         fi
     done
