@@ -38,6 +38,17 @@ META_KEYS_MUST_MATCH = ("n_features", "n_bands", "band_edges_hz", "sample_rate",
 
 
 # ----------------------------------------------------------------------------------------------- data
+class DontCare:
+    """A [T, B] target array of -1 ("don't care") that takes no memory: slices come out as arrays."""
+
+    def __init__(self, T: int, B: int):
+        self.shape = (T, B)
+
+    def __getitem__(self, s: slice):
+        lo, hi, _ = s.indices(self.shape[0])
+        return np.full((max(hi - lo, 0), self.shape[1]), -1.0, dtype=np.float32)
+
+
 class Stream:
     """Several feature dumps concatenated into one circular frame stream, memory-mapped."""
 
@@ -81,12 +92,15 @@ class Stream:
                 self.interp = torch.from_numpy(np.load(os.path.join(d, "interp.npy")).astype(np.float32))
             if reverb:
                 # Written by `quell dump-features --reverb-targets`: the reverb head's band targets
-                # (gains against the speech with its whole room), appended after any spectra.
-                if not meta.get("reverb_targets"):
-                    raise ValueError(f"{d}: dumped without --reverb-targets; --reverb-weight needs it")
-                rt = np.load(os.path.join(d, "targets_reverb.npy"), mmap_mode="r")
-                if rt.shape != (T, B) or rt.dtype != np.float32:
-                    raise ValueError(f"{d}: targets_reverb {rt.dtype} {rt.shape}, expected float32 {(T, B)}")
+                # (gains against the speech with its whole room), appended after any spectra. A dump
+                # without them trains the rest of the network only (its reverb targets "don't care").
+                if meta.get("reverb_targets"):
+                    rt = np.load(os.path.join(d, "targets_reverb.npy"), mmap_mode="r")
+                    if rt.shape != (T, B) or rt.dtype != np.float32:
+                        raise ValueError(f"{d}: targets_reverb {rt.dtype} {rt.shape}, expected float32 {(T, B)}")
+                else:
+                    print(f"note: {d} has no reverb targets: its frames do not train the reverb head", flush=True)
+                    rt = DontCare(T, B)
                 extra = extra + (rt,)
             if "frames" in meta and int(meta["frames"]) != T:
                 print(f"warning: {d}: meta frames={meta['frames']} but features.npy has {T}", flush=True)
@@ -166,15 +180,16 @@ def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args, refine=None):
     return d2.sum(), mask.sum()
 
 
-def gain_loss(gain_logits, targets, vad_targets, args, speech_weight=None):
+def gain_loss(gain_logits, targets, vad_targets, args, speech_weight=None, over_suppress=None):
     """The band-gain loss of one head: (masked sum, count, masked plain MSE sum, gains)."""
     speech_weight = args.speech_weight if speech_weight is None else speech_weight
+    over_suppress = args.over_suppress if over_suppress is None else over_suppress
     gmask = (targets >= 0).to(gain_logits.dtype)
     g = torch.sigmoid(gain_logits)
     sg = torch.sqrt(g.clamp_min(1e-8))
     st = torch.sqrt(targets.clamp(0.0, 1.0))
     d = sg - st
-    per = d * d + args.quartic * (d * d) ** 2 + args.over_suppress * torch.relu(-d) ** 2
+    per = d * d + args.quartic * (d * d) ** 2 + over_suppress * torch.relu(-d) ** 2
     if speech_weight > 0:
         # Damage to speech frames costs more than residual noise in pauses (RNNoise 0.2 uses 1 + 5 x VAD).
         per = per * (1.0 + speech_weight * vad_targets.clamp(0.0, 1.0))
@@ -200,7 +215,8 @@ def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None
     if reverb_logits is not None:
         # Unweighted: the VAD targets mark the direct speech, and the room's tail after a word (what
         # this head exists to keep) would count for a sixth of the words themselves.
-        rsum, rcount, _, _ = gain_loss(reverb_logits, reverb_targets, vad_targets, args, speech_weight=0.0)
+        rsum, rcount, _, _ = gain_loss(reverb_logits, reverb_targets, vad_targets, args, speech_weight=0.0,
+                                       over_suppress=args.reverb_over_suppress)
         terms["reverb"] = (rsum, rcount)
     return terms
 
@@ -376,7 +392,11 @@ def main(argv: Optional[List[str]] = None):
     ap.add_argument("--reverb-weight", type=float, default=0.0,
                     help="train the reverb head (FORMATS.md reverb_gain) on the dumps' targets_reverb.npy "
                          "(quell dump-features --reverb-targets) with this weight; adds the head if the "
-                         "model has none (a copy of the gain head)")
+                         "model has none (a copy of the gain head)); dumps without those targets train "
+                         "the rest only")
+    ap.add_argument("--reverb-over-suppress", type=float, default=None,
+                    help="the reverb term's extra weight where its gain is below the target (default "
+                         "--over-suppress): a head that exists to keep the room")
     ap.add_argument("--spec-weight", type=float, default=0.0,
                     help="weight of the output-spectrum loss (needs dumps made with --spectra; 0 = off). "
                          "Validation stays on the gain and VAD losses, comparable across runs")
