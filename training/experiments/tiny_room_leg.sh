@@ -7,13 +7,15 @@
 # targets (half its mixes in rooms up to 1.3 s); the other dumps train the rest of the network only.
 # The head is then refitted on the frozen result as before (reverb_head.py).
 #   bash training/experiments/tiny_room_leg.sh      # needs training/runs/tiny_v2_2/last.pt (LEG=2 tiny_long_run.sh)
+# The ablation without the joint term (same data, steps and seed):
+#   RW=0 R=training/runs/tiny_v2_3d bash training/experiments/tiny_room_leg.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=training/data/lists
 D=training/data/dumps
 Q=target/release/quell
 PY=training/.venv/bin/python
-R=training/runs/tiny_v2_3r
+R=${R:-training/runs/tiny_v2_3r}
 STEPS=${STEPS:-6000}
 RW=${RW:-1}
 ROS=${ROS:-6}
