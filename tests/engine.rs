@@ -365,9 +365,13 @@ fn the_engine_computes_exactly_the_features_the_dumper_writes() {
     use quell::model::ModelWeights;
     use std::sync::Arc;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let v2 =
-        ModelWeights::from_file(&root.join("tests/fixtures/tiny_random_v2.safetensors")).unwrap();
-    let v1 = quell::model::bundled::load("tiny").unwrap();
+    let load = |f: &str| ModelWeights::from_file(&root.join("tests/fixtures").join(f)).unwrap();
+    // Random fixtures: no bundled model reads feature version 1 since `tiny` moved to version 2.
+    let (v1, v2) = (
+        load("tiny_random_conv.safetensors"),
+        load("tiny_random_v2.safetensors"),
+    );
+    assert_eq!((v1.feature_version, v2.feature_version), (1, 2));
     let rate = 48_000.0;
     let x: Vec<f32> = mixed(&voiced(24_000, rate, 0.3), &noise(24_000, 11, 0.05));
     for w in [v1, v2] {

@@ -114,8 +114,8 @@ fn the_room_is_kept_at_0_db_and_shortened_at_full() {
     };
     // Bounds per model (docs/reverb.md): EDC error (dB, down to -20 dB) and T20 tolerance at 0 dB
     // reduction; at full, the largest T20 as a share of the input's and of what 0 dB keeps. The
-    // tiny model (one 64-unit GRU, no long window) tells the room from noise less well, and gets
-    // looser stated bounds.
+    // tiny model (one 96-unit GRU) tells the room from noise less well, and gets looser stated
+    // bounds.
     for (model, edc_db, t20_tol, full_vs_input, full_vs_keep) in [
         ("standard", 5.0, 0.25, 0.65, 0.8),
         ("hq", 5.0, 0.25, 0.65, 0.8),
