@@ -262,7 +262,8 @@ if [ "$STEP" = all ] || [ "$STEP" = tiny2 ]; then
     # then a third 6000-step leg with the reverb term trained jointly (tiny_room_leg.sh) so that its 96
     # states tell a room's tail from noise: reverb heads fitted on leg 2's frozen network could not
     # keep a 1 s room within 6.5 dB at Reverb Reduction 0 without costing dry speech more than 0.05
-    # PESQ-WB (training/README.md, "tiny on the long run's recipe"). About 75 min of steps in all here.
+    # PESQ-WB (training/README.md, "tiny on the long run's recipe"). About 4 h of steps here (131 + 74 + 31 min;
+    # legs 1 and 2 shared the cores with other runs: alone, 0.3 s a step, about 1 h 50 min).
     # The head is then refitted on the frozen network (rev_long, over-suppress 6) as for standard;
     # the engine's own release limit (0.2).
     LEG=1 bash training/experiments/tiny_long_run.sh
