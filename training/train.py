@@ -160,7 +160,7 @@ class Stream:
 
 
 # ----------------------------------------------------------------------------------------------- loss
-def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args, refine=None):
+def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args, refine=None, partner_bins=None):
     """Loss on what the listener hears: band gains spread to bins exactly as the engine does
     (`interp`, written by the dumper), applied to the compressed noisy magnitude (|Y|^0.3, so the
     output is g^0.3 |Y|^0.3), against the compressed clean magnitude; bins where clean < 0 are
@@ -170,6 +170,8 @@ def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args, refine=None):
     if refine is not None:  # the refinement head's factors on the lowest bins, as the engine applies them
         k = refine.shape[-1]
         gb = torch.cat([refine_gains(gb[..., :k], refine), gb[..., k:]], -1)
+    if partner_bins is not None:  # a pair: the engine applies the mean of both networks' per-bin gains
+        gb = 0.5 * (gb + partner_bins)
     out = gb.clamp_min(1e-8) ** 0.3 * noisy_c
     mask = (clean_c >= 0).to(g.dtype)
     d = out - clean_c.clamp_min(0.0)
@@ -180,13 +182,15 @@ def spectrum_loss(g, noisy_c, clean_c, vad_targets, interp, args, refine=None):
     return d2.sum(), mask.sum()
 
 
-def gain_loss(gain_logits, targets, vad_targets, args, speech_weight=None, over_suppress=None):
-    """The band-gain loss of one head: (masked sum, count, masked plain MSE sum, gains)."""
+def gain_loss(gain_logits, targets, vad_targets, args, speech_weight=None, over_suppress=None, partner=None):
+    """The band-gain loss of one head: (masked sum, count, masked plain MSE sum, gains). With `partner`
+    (the other network's band gains) the loss is on the pair's mean; the gains returned stay this
+    network's own."""
     speech_weight = args.speech_weight if speech_weight is None else speech_weight
     over_suppress = args.over_suppress if over_suppress is None else over_suppress
     gmask = (targets >= 0).to(gain_logits.dtype)
     g = torch.sigmoid(gain_logits)
-    sg = torch.sqrt(g.clamp_min(1e-8))
+    sg = torch.sqrt((g if partner is None else 0.5 * (g + partner)).clamp_min(1e-8))
     st = torch.sqrt(targets.clamp(0.0, 1.0))
     d = sg - st
     per = d * d + args.quartic * (d * d) ** 2 + over_suppress * torch.relu(-d) ** 2
@@ -197,9 +201,12 @@ def gain_loss(gain_logits, targets, vad_targets, args, speech_weight=None, over_
 
 
 def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None, interp=None,
-               reverb_logits=None, reverb_targets=None, refine_logits=None):
-    """Masked sums -> dict of (sum, count) pairs. Frames/bands with target < 0 are ignored."""
-    gsum, gcount, msum, g = gain_loss(gain_logits, targets, vad_targets, args)
+               reverb_logits=None, reverb_targets=None, refine_logits=None, partner=None):
+    """Masked sums -> dict of (sum, count) pairs. Frames/bands with target < 0 are ignored. `partner`
+    (partner_outputs) puts the gain and spectrum terms on the pair's mean, as the engine plays a file
+    with a member; the speech-probability term stays this network's own."""
+    pg = partner["gains"] if partner is not None else None
+    gsum, gcount, msum, g = gain_loss(gain_logits, targets, vad_targets, args, partner=pg)
     vmask = (vad_targets >= 0).to(vad_logits.dtype)
     bce = Fnn.binary_cross_entropy_with_logits(vad_logits, vad_targets.clamp(0.0, 1.0), reduction="none")
     terms = {
@@ -211,7 +218,8 @@ def loss_terms(gain_logits, vad_logits, targets, vad_targets, args, spectra=None
         refine = None
         if refine_logits is not None:  # as the engine gates it: by the model's own speech probability
             refine = gate_by_speech(2.0 * torch.sigmoid(refine_logits), torch.sigmoid(vad_logits))
-        terms["spec"] = spectrum_loss(g, spectra[0], spectra[1], vad_targets, interp, args, refine)
+        terms["spec"] = spectrum_loss(g, spectra[0], spectra[1], vad_targets, interp, args, refine,
+                                      partner["bins"] if partner is not None else None)
     if reverb_logits is not None:
         # Unweighted: the VAD targets mark the direct speech, and the room's tail after a word (what
         # this head exists to keep) would count for a sixth of the words themselves.
@@ -255,8 +263,35 @@ def lr_at(step: int, frac: float, args) -> float:
     return args.lr * warm * cos
 
 
+def load_partner(path: str, device: str) -> QuellNet:
+    """The frozen network this one is trained to pair with (--partner; FORMATS.md "Members")."""
+    from quell_model import load_safetensors
+    partner, _ = load_safetensors(path)
+    partner.to(device).eval()
+    for p in partner.parameters():
+        p.requires_grad_(False)
+    return partner
+
+
 @torch.no_grad()
-def evaluate(model: QuellNet, stream: Stream, args) -> dict:
+def partner_outputs(partner: QuellNet, features, h, interp):
+    """The partner's band gains, per-bin gains (its refinement head applied as the engine gates it; only
+    when an interpolation matrix is given) and state, for the pair's loss."""
+    gl, vl, _, h, rl = partner.forward_all_logits(features, h)
+    g = torch.sigmoid(gl)
+    out = {"gains": g}
+    if interp is not None:
+        gb = torch.matmul(g, interp.t()).clamp(0.0, 1.0)
+        if rl is not None:
+            k = rl.shape[-1]
+            r = gate_by_speech(2.0 * torch.sigmoid(rl), torch.sigmoid(vl))
+            gb = torch.cat([refine_gains(gb[..., :k], r), gb[..., k:]], -1)
+        out["bins"] = gb
+    return out, h
+
+
+@torch.no_grad()
+def evaluate(model: QuellNet, stream: Stream, args, partner: Optional[QuellNet] = None) -> dict:
     """Streaming loss over (at most --val-max-frames of) the validation dump, from zero state."""
     model.eval()
     frames = min(stream.total, args.val_max_frames)
@@ -266,11 +301,14 @@ def evaluate(model: QuellNet, stream: Stream, args) -> dict:
     seq = min(args.seq, lane_len)
     starts = np.arange(lanes) * lane_len
     acc = {k: [0.0, 0.0] for k in ("gain", "vad", "mse")}
-    h = None
+    h = hp = None
     for k in range(n_chunks):
         f, t, v, *_ = (a.to(args.device) for a in stream.batch(starts + k * seq, seq))
         gl, vl, h = model.forward_logits(f, h)
-        for name, (s, c) in loss_terms(gl, vl, t, v, args).items():
+        po = None
+        if partner is not None:  # the pair's loss: what the engine plays
+            po, hp = partner_outputs(partner, f, hp, None)
+        for name, (s, c) in loss_terms(gl, vl, t, v, args, partner=po).items():
             acc[name][0] += float(s)
             acc[name][1] += float(c)
     model.train()
@@ -424,6 +462,12 @@ def main(argv: Optional[List[str]] = None):
     ap.add_argument("--init-trunk", action="store_true",
                     help="take only the trunk from --init, not its reverb, refinement or deep-filter heads "
                          "(a shipped file carries heads fitted on its frozen trunk; they are refitted after)")
+    ap.add_argument("--partner", default="",
+                    help="a model file (.safetensors, no member of its own) this network is trained to pair "
+                         "with: it runs frozen on the same input and the gain and output-spectrum losses are "
+                         "on the mean of both networks' gains, as the engine plays a file with a member "
+                         "(FORMATS.md \"Members\"; validation too). The speech-probability loss stays this "
+                         "network's own")
     ap.add_argument("--resume", action="store_true",
                     help="continue OUT/last.pt where it stopped: weights, optimiser, step, elapsed budget and "
                          "best val loss (a later session picks the run up; the data order is reshuffled)")
@@ -512,6 +556,9 @@ def main(argv: Optional[List[str]] = None):
             torch.nn.init.zeros_(model.refine_hidden.bias)
         log(f"added the refinement head ({args.refine_bins} bins, {args.refine_hidden} tanh units; r = 1 at start)")
     model.to(args.device)
+    partner = load_partner(args.partner, args.device) if args.partner else None
+    if partner is not None:
+        log(f"pairing with {args.partner} (frozen; {partner.config()}): losses on the pair's mean")
     log(f"model: {model.config()} params={count_parameters(model)}; "
         f"feature mean range [{mean.min():.3g}, {mean.max():.3g}], std range [{std.min():.3g}, {std.max():.3g}]")
 
@@ -544,7 +591,7 @@ def main(argv: Optional[List[str]] = None):
         extra = {"step": step, "epoch": epoch, "elapsed_s": time.time() - t0, "step_seconds": step_seconds,
                  "audio_hours": step * world * args.batch * args.seq * meta["hop"] / meta["sample_rate"] / 3600}
         if val is not None:
-            r = evaluate(model, val, args)
+            r = evaluate(model, val, args, partner)
             last_val = r
             log(f"val  step {step:6d} loss {r['loss']:.5f} gain {r['gain']:.5f} mse {r['mse']:.5f} "
                 f"vad {r['vad']:.4f} ({r['frames']} frames)")
@@ -571,7 +618,7 @@ def main(argv: Optional[List[str]] = None):
             epoch += 1
             shift = int(rng.integers(train.total))
             starts = (shift + np.arange(args.batch) * lane_len) % train.total
-            h = None
+            h = hp = None
             for k in range(n_chunks):
                 now = time.time()
                 frac = step / args.steps if args.steps > 0 else (now - t0) / budget
@@ -590,12 +637,17 @@ def main(argv: Optional[List[str]] = None):
                     keep = torch.from_numpy((rng.random(args.batch) >= args.reset_prob).astype(np.float32))
                     keep = keep.to(args.device)
                     h = map_state(h, lambda x: x * keep[None, :, None])
+                    if hp is not None:  # the pair resets together, as the engine resets both
+                        hp = map_state(hp, lambda x: x * keep[None, :, None])
                 for g in opt.param_groups:
                     g["lr"] = lr_at(step, frac, args)
                 gl, vl, rl, h, fl = net(f, h)
                 h = map_state(h, lambda x: x.detach())
+                po = None
+                if partner is not None:
+                    po, hp = partner_outputs(partner, f, hp, interp)
                 terms = loss_terms(gl, vl, t, v, args, spectra or None, interp,
-                                   rl if args.reverb_weight > 0 else None, rt, fl)
+                                   rl if args.reverb_weight > 0 else None, rt, fl, partner=po)
                 loss, gloss, vloss = combine(terms, args)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
