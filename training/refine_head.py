@@ -84,8 +84,23 @@ def trunk(model, feats: np.ndarray, interp: np.ndarray, decay: float, lanes: int
     return y, (g @ torch.from_numpy(interp).t()).clamp(0.0, 1.0), T, v
 
 
-def refined_loss(r, gb, noisy, clean, vad, norm, args):
-    out = refine_gains(gb, r).clamp_min(1e-8) ** 0.3 * noisy
+@torch.no_grad()
+def partner_bins(partner, feats: np.ndarray, interp: np.ndarray, decay: float):
+    """The frozen partner's gains on the refined bins [T,K], its own refinement applied as the engine
+    gates it (--partner: the head is fitted for the pair's mean)."""
+    y, gb, T, v = trunk(partner, feats, interp, decay)
+    if partner.refine is None:
+        return gb
+    k = partner.refine.out_features
+    r = gate_by_speech(2.0 * torch.sigmoid(partner.refine_logits(y, torch.from_numpy(feats[:T]))), v[:, None])
+    return torch.cat([refine_gains(gb[:, :k], r[:, :gb.shape[1]]), gb[:, k:]], 1)
+
+
+def refined_loss(r, gb, noisy, clean, vad, norm, args, pb=None):
+    g = refine_gains(gb, r)
+    if pb is not None:  # a pair: the engine applies the mean of both networks' per-bin gains
+        g = 0.5 * (g + pb)
+    out = g.clamp_min(1e-8) ** 0.3 * noisy
     mask = (clean >= 0).float()
     d = out - clean.clamp_min(0.0)
     per = d * d + args.over_suppress * torch.relu(-d) ** 2
@@ -103,6 +118,9 @@ def main():
     ap.add_argument("--over-suppress", type=float, default=0.0, help="extra weight on output below the clean")
     ap.add_argument("--gain-decay", type=float, default=GAIN_DECAY_PER_HOP,
                     help="the engine's release limit to replay (0.45: what the shipped heads were fitted with)")
+    ap.add_argument("--partner", default="",
+                    help="fit the head for a pair (train.py --partner): the loss is on the mean of this "
+                         "network's refined bins and this frozen model file's")
     args = ap.parse_args()
     model, meta, f16 = load_frozen(args)
     head = model.add_refine_head(args.bins, args.hidden)
@@ -112,18 +130,29 @@ def main():
     for p in head.parameters():
         p.requires_grad_(True)
 
+    partner = None
+    if args.partner:
+        from quell_model import load_safetensors
+        partner, _ = load_safetensors(args.partner)
+        partner.eval()
+
+    def pair(f, interp, T):
+        if partner is None:
+            return torch.zeros(T, 0)
+        return partner_bins(partner, f, interp, args.gain_decay)[:T]
+
     t0 = time.time()
     parts = []
     for d in args.data:
         f, n, c, v, interp = load_dump(d, model, args.bins, args.max_frames)
         y, gb, T, p = trunk(model, f, interp, args.gain_decay)
         parts.append((y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]),
-                      torch.from_numpy(v[:T]), p))
+                      torch.from_numpy(v[:T]), p, pair(f, interp, T)))
     tr = [torch.cat(z) for z in zip(*parts)]
     f, n, c, v, interp = load_dump(args.val, model, args.bins, 10 ** 9)
     y, gb, T, p = trunk(model, f, interp, args.gain_decay)
     va = (y, torch.from_numpy(f[:T]), gb, torch.from_numpy(n[:T]), torch.from_numpy(c[:T]), torch.from_numpy(v[:T]),
-          p)
+          p, pair(f, interp, T))
     # One normaliser for all batches: the clean spectrum's mean square over cared-for bins.
     cl = tr[4]
     norm = float((cl.clamp_min(0) ** 2 * (cl >= 0)).sum() / (cl >= 0).sum())
@@ -131,10 +160,10 @@ def main():
     print(f"trunk over {n_tr} + {T} frames in {time.time() - t0:.0f} s", flush=True)
 
     def loss_on(data, idx=None):
-        y, f, gb, n, c, v, p = data if idx is None else (a[idx] for a in data)
+        y, f, gb, n, c, v, p, pb = data if idx is None else (a[idx] for a in data)
         r = 2.0 * torch.sigmoid(model.refine_logits(y, f))
         r = gate_by_speech(r, p[:, None])
-        return refined_loss(r, gb, n, c, v, norm, args)
+        return refined_loss(r, gb, n, c, v, norm, args, pb if partner is not None else None)
 
     def val():
         with torch.no_grad():
@@ -142,7 +171,7 @@ def main():
 
     with torch.no_grad():
         ones = torch.ones_like(va[2])
-        base = refined_loss(ones, va[2], va[3], va[4], va[5], norm, args).item()
+        base = refined_loss(ones, va[2], va[3], va[4], va[5], norm, args, va[7] if partner is not None else None).item()
     print(f"dev loss without refinement {base:.5f}", flush=True)
     best = fit_head(head, lambda idx: loss_on(tr, idx), val, n_tr, args)
     print(f"refinement head ({args.bins} bins, hidden {args.hidden}): dev spectrum loss on those bins "

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Issue 11, hq: a second long run, trained apart from the first (long_run.sh, whose leg a6 is `standard`
+# and hq's member), to become hq's own network in place of the soup. Pairs gain most when both networks
+# are good and trained apart (training/README.md, "Two networks in one file", "A seventh cycle"); training
+# the soup for the pair instead gave nothing ("Training hq's own network for the pair"). Same layout and
+# losses as the first run (C=4 front end, dense 128, GRU 2x128, speech weight 5, output-spectrum loss),
+# another seed, and only mixes leg a6 never read:
+#   LEG=1: from scratch, 9000 steps at lr 1e-3 (seed 1021) on `tiny_1` + `tiny_2` (12 h);
+#   LEG=N>1: a warm restart from leg N-1 at lr 5e-4, 6000 steps (seed 1020 + N), on a fresh 6 h dump
+#   `second_N` (seed 400 + N, formant shifting on half the speech) beside `tiny_1`, `tiny_2`, `long_a7`
+#   (LEG=2 reads `tiny_3r` in place of a fresh dump).
+# About 0.6 s a step on this machine's two cores (90 min for leg 1, an hour a leg after). A leg cut short
+# continues where it stopped: rerun the same command and `--resume` picks up its last.pt (saved at every
+# validation, every 10 min). At a leg's end its heads are fitted (standard_heads.sh) into
+# training/runs/second_LEG/standard.safetensors.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+L=training/data/lists
+D=training/data/dumps
+Q=target/release/quell
+PY=training/.venv/bin/python
+LEG=${LEG:-1}
+R=training/runs/second_$LEG
+[ -x "$Q" ] || cargo build --release --bin quell
+bash training/experiments/dumps.sh dev_v2s
+# The dumps this run shares are made by the runs that first read them.
+for d in tiny_1:"LEG=1 tiny_long_run.sh" tiny_2:"LEG=2 tiny_long_run.sh" long_a7:"LEG=a7 FROM=a6 long_run.sh" \
+         tiny_3r:"tiny_room_leg.sh"; do
+    [ -f "$D/${d%%:*}/meta.json" ] || { echo "missing $D/${d%%:*}: made by ${d#*:}" >&2; exit 1; }
+done
+if [ "$LEG" = 1 ]; then
+    DATA=("$D/tiny_1" "$D/tiny_2")
+    TRAIN=(--steps "${STEPS:-9000}" --lr 1e-3)
+else
+    P=training/runs/second_$(( LEG - 1 ))
+    [ -f "$P/last.pt" ] || LEG=$(( LEG - 1 )) bash "$0"
+    FRESH=second_$LEG
+    [ "$LEG" = 2 ] && FRESH=tiny_3r
+    [ -f "$D/$FRESH/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
+        --noise "$L/noise_train_v2.txt" --out "$D/$FRESH" --hours 6 --seed $(( 400 + LEG )) --spectra \
+        --formant-shift 0.5 --threads 2 --quiet
+    DATA=("$D/$FRESH" "$D/tiny_1" "$D/tiny_2" "$D/long_a7")
+    TRAIN=(--steps "${STEPS:-6000}" --lr 5e-4 --init "$P/last.pt")
+fi
+if [ ! -f "$R/standard.safetensors" ]; then
+    nice -n 8 $PY training/train.py --data "${DATA[@]}" --val "$D/dev_v2s" --out "$R" "${TRAIN[@]}" \
+        --conv-channels 4 --dense 128 --hidden 128 --layers 2 --batch 32 --seq 400 --warmup 200 \
+        --seed $(( 1020 + LEG )) --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 \
+        --threads 2 --val-minutes 10 --keep --resume
+fi
+bash training/experiments/standard_heads.sh "$R"
