@@ -5,7 +5,12 @@ The engine runs both networks on the same input and applies the mean of their ga
 speech probabilities). Two networks trained apart err in different places, so their mean errs less
 than either. Both files stay as they are; --out gets the base's tensors and metadata unchanged plus,
 with --member, the member's under the prefix `member.` (dtypes kept, so an f16 base stays f16), or with
---bundled NAME only the metadata key `member` = NAME (the bundled hq: the runtime holds standard already).
+--bundled NAME only the metadata key `member` = NAME (the runtime holds that model already). A --member
+file may have a member of its own (written by this script): the result then runs a chain of networks,
+all weighed alike, at most MAX_NETWORKS in one file.
+
+    python training/add_member.py --base B --member C --out B_C          # two networks
+    python training/add_member.py --base A --member B_C --out A_B_C      # three
 
     python training/add_member.py --base HQ_WITHOUT_MEMBER --bundled standard \\
         --out models/hq.safetensors --description "..."
@@ -22,6 +27,16 @@ from safetensors.numpy import save_file
 
 PREFIX = "member."
 KEY = "member"
+MAX_NETWORKS = 4  # libquell's MAX_NETWORKS
+
+
+def networks(tensors, meta) -> int:
+    """How many networks a file runs: its own and its members' (a named bundled member counts one)."""
+    n, p = 1, PREFIX
+    while any(k.startswith(p) for k in tensors) or (p[: -len(PREFIX)] + KEY) in meta:
+        n += 1
+        p += PREFIX
+    return n
 
 
 def read(path: str):
@@ -63,9 +78,12 @@ def main():
     mem_path = args.member or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
                                            f"{args.bundled}.safetensors")
     mem_t, mem_m = read(mem_path)
-    for what, t, m in (("--base", base_t, base_m), ("--member", mem_t, mem_m)):
-        if any(k.startswith(PREFIX) for k in list(t) + list(m)) or KEY in m:
-            raise SystemExit(f"{what} already has a member: one member per file")
+    if any(k.startswith(PREFIX) for k in list(base_t) + list(base_m)) or KEY in base_m:
+        raise SystemExit("--base already has a member: give the chain as --member instead")
+    if args.bundled and networks(mem_t, mem_m) > 1:
+        raise SystemExit(f"bundled '{args.bundled}' has a member: the runtime refuses that")
+    if 1 + networks(mem_t, mem_m) > MAX_NETWORKS:
+        raise SystemExit(f"more than {MAX_NETWORKS} networks in one file")
     if (base_m.get("sample_rate"), base_m.get("hop")) != (mem_m.get("sample_rate"), mem_m.get("hop")):
         raise SystemExit("the two files disagree on sample_rate/hop")
     tensors = dict(base_t)
@@ -93,7 +111,7 @@ def main():
         print(f"wrote {args.parity_out} (model {par_m['model']})")
     n = sum(v.size for v in mem_t.values())
     print(f"wrote {args.out}: {os.path.basename(args.base)} with {os.path.basename(mem_path)} as its member "
-          f"({n} parameters, {os.path.getsize(args.out)} bytes)")
+          f"({networks(tensors, meta)} networks; the member's {n} parameters, {os.path.getsize(args.out)} bytes)")
 
 
 if __name__ == "__main__":

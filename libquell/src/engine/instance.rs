@@ -44,9 +44,12 @@ pub struct ModelInstance {
     filter_order: usize,
     /// Release limit: the model's own, else [`GAIN_DECAY_PER_HOP`].
     decay: f32,
-    /// The file's member network (`ModelWeights::member`) with its own state, and scratch for its
-    /// bin gains: both networks hear the same input and the mean of their gains is applied.
+    /// The file's member network (`ModelWeights::member`, with its own members) with its own state,
+    /// and scratch for its bin gains: every network hears the same input and the mean of their
+    /// gains is applied.
     member: Option<(Box<ModelInstance>, Vec<f32>)>,
+    /// This network's share of that mean: 1 / the number of networks from here down the chain.
+    own_share: f32,
 }
 
 impl ModelInstance {
@@ -119,6 +122,7 @@ impl ModelInstance {
             dry_smoothed: vec![vec![0.0; if refined > 0 { nb } else { 0 }]; channels],
             dry_bins: vec![0.0; refined],
             decay: weights.gain_decay_per_hop.unwrap_or(GAIN_DECAY_PER_HOP),
+            own_share: 1.0 / weights.network_count() as f32,
             bands,
             grid,
             weights,
@@ -194,7 +198,7 @@ impl ModelInstance {
     /// version 2) for mask channel `c`; returns speech probability. `room` (0..1) is the share of
     /// the reverberation to keep: 0 is the dry head alone (direct sound and early reflections),
     /// 1 the reverb head (speech with its room); ignored by a model without the reverb head.
-    /// With a member, both networks run and the mean of their speech probabilities is returned.
+    /// With members, every network runs and the mean of their speech probabilities is returned.
     pub fn run(&mut self, c: usize, power: &[f32], long_power: &[f32], room: f32) -> f32 {
         let own = self.run_own(c, power, long_power, room);
         match &mut self.member {
@@ -218,10 +222,10 @@ impl ModelInstance {
                             .and_then(|v| v.get(i))
                             .copied()
                             .unwrap_or(id(i));
-                        *f = 0.5 * (a + b);
+                        *f = self.own_share * a + (1.0 - self.own_share) * b;
                     }
                 }
-                0.5 * (own + theirs)
+                self.own_share * own + (1.0 - self.own_share) * theirs
             }
             None => own,
         }
@@ -287,14 +291,17 @@ impl ModelInstance {
 
     /// Per-bin gains for mask channel `c`, never below `floor` nor above 1. A model with the
     /// refinement head refines its lowest bins' dry gains and adds the room's share after. With a
-    /// member, the mean of both networks' gains (each floored and refined its own way).
+    /// member, the mean of every network's gains (each floored and refined its own way).
     pub fn bin_gains(&mut self, c: usize, floor: f32, out: &mut [f32]) {
         self.own_bin_gains(c, floor, out);
         if let Some((m, theirs)) = &mut self.member {
             let theirs = &mut theirs[..out.len()];
             m.bin_gains(c, floor, theirs);
+            // The member's gains are already the mean of its own chain. (For a pair, s = 0.5: the
+            // same bits as 0.5 (g + t), as halving is exact.)
+            let s = self.own_share;
             for (g, &t) in out.iter_mut().zip(theirs.iter()) {
-                *g = 0.5 * (*g + t);
+                *g = s * *g + (1.0 - s) * t;
             }
         }
     }
@@ -401,5 +408,56 @@ mod tests {
         assert!(differ > 0.05, "members agree everywhere ({differ})");
         both.reset();
         assert!(both.is_finite());
+    }
+
+    #[test]
+    fn a_chain_of_members_weighs_every_network_alike() {
+        // hq's own network, whose member (standard) has tiny as its member: three networks.
+        let hq = bundled::load("hq").unwrap();
+        let (standard, tiny) = (
+            bundled::load("standard").unwrap(),
+            bundled::load("tiny").unwrap(),
+        );
+        let mut own = hq.clone();
+        own.member = None;
+        let mut middle = standard.clone();
+        middle.member = Some(Arc::new(tiny.clone()));
+        let mut three = own.clone();
+        three.member = Some(Arc::new(middle));
+        assert_eq!(three.network_count(), 3);
+        let mut all = ModelInstance::new(Arc::new(three), 48_000.0, 1).unwrap();
+        let mut each: Vec<ModelInstance> = [own, standard, tiny]
+            .into_iter()
+            .map(|w| ModelInstance::new(Arc::new(w), 48_000.0, 1).unwrap())
+            .collect();
+        let bins = all.grid().bins();
+        let long_bins = features::LONG_HOPS * all.grid().hop / 2 + 1;
+        let mut g = vec![0.0; bins];
+        let mut gs = vec![vec![0.0; bins]; 3];
+        for t in 0..120 {
+            let power: Vec<f32> = (0..bins)
+                .map(|k| 1e-6 + 1e-3 * ((k as f32 * 0.4 + t as f32 * 0.3).sin()).powi(2))
+                .collect();
+            let long: Vec<f32> = (0..long_bins).map(|k| power[k / 2]).collect();
+            let v = all.run(0, &power, &long, 1.0);
+            let vs: Vec<f32> = each
+                .iter_mut()
+                .map(|m| m.run(0, &power, &long, 1.0))
+                .collect();
+            let mean_v = vs.iter().sum::<f32>() / 3.0;
+            assert!((v - mean_v).abs() < 1e-5, "hop {t}: {v} vs {vs:?}");
+            all.bin_gains(0, 0.01, &mut g);
+            for (m, out) in each.iter_mut().zip(gs.iter_mut()) {
+                m.bin_gains(0, 0.01, out);
+            }
+            for k in 0..bins {
+                let mean = (gs[0][k] + gs[1][k] + gs[2][k]) / 3.0;
+                assert!(
+                    (g[k] - mean).abs() < 1e-5,
+                    "hop {t} bin {k}: {} vs {mean}",
+                    g[k]
+                );
+            }
+        }
     }
 }

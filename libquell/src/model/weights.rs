@@ -20,6 +20,9 @@ pub fn features_match(w: &ModelWeights) -> bool {
 pub const MEMBER_PREFIX: &str = "member.";
 /// Metadata key naming a bundled model as the member instead of carrying its tensors.
 pub const MEMBER_KEY: &str = "member";
+/// At most this many networks in one file (its own, its member, the member's member, ...): each one
+/// costs the audio thread a whole network, so a file cannot ask for more than a host can afford.
+pub const MAX_NETWORKS: usize = 4;
 
 pub const ARCHITECTURE: &str = "quell-gru-bands";
 pub const ARCH_VERSION: u32 = 1;
@@ -105,9 +108,10 @@ pub struct ModelWeights {
     /// absent, all of it. A model whose gains are too rough a guess of the speech share (`tiny`)
     /// carries 0.
     pub pitch_comb: Option<f32>,
-    /// Optional second network in the same file (`member.*` tensors and metadata keys): the engine
-    /// runs both on the same input and applies the mean of their gains. Two networks trained apart
-    /// err in different places, so their mean errs less than either.
+    /// Optional second network in the same file (`member.*` tensors and metadata keys), which may
+    /// have a member of its own (`member.member.*`), up to [`MAX_NETWORKS`]: the engine runs them all
+    /// on the same input and applies the mean of their gains. Networks trained apart err in
+    /// different places, so their mean errs less than any of them.
     pub member: Option<std::sync::Arc<ModelWeights>>,
 }
 
@@ -170,8 +174,9 @@ pub struct GainHead {
 
 struct Reader<'a> {
     st: &'a SafeTensors<'a>,
-    /// Prepended to every tensor name: "" for the file's own network, [`MEMBER_PREFIX`] for its member.
-    prefix: &'static str,
+    /// Prepended to every tensor name: "" for the file's own network, [`MEMBER_PREFIX`] once per
+    /// level for its members.
+    prefix: &'a str,
 }
 
 /// IEEE 754 binary16 -> f32 (exact: every half value is representable).
@@ -263,7 +268,12 @@ impl Reader<'_> {
     }
 }
 
-const NESTED: &str = "a member cannot have a member of its own";
+const NESTED: &str = "a bundled model named as a member cannot have a member of its own";
+
+/// Whether metadata `m` (of one network, its prefix stripped) gives that network a member.
+fn has_member(m: &HashMap<String, String>) -> bool {
+    m.contains_key(MEMBER_KEY) || m.keys().any(|k| k.starts_with(MEMBER_PREFIX))
+}
 
 fn bad_member(why: &str) -> ModelError {
     ModelError::Format(format!("member network: {why}"))
@@ -337,48 +347,50 @@ impl ModelWeights {
         Self::load_bytes(bytes, true)
     }
 
-    /// `may_have_member` false: a member's own file, which must not name or carry one (a bundled
-    /// model naming itself would otherwise load forever).
+    /// `may_have_member` false: a bundled model named as a member, which must not name or carry one
+    /// (a bundled model naming itself would otherwise load forever).
     fn load_bytes(bytes: &[u8], may_have_member: bool) -> Result<Self, ModelError> {
         let (_, header) =
             SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Format(e.to_string()))?;
         let m = header.metadata().clone().unwrap_or_default();
         let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Format(e.to_string()))?;
-        let mut own = Self::parse(
-            &Reader {
-                st: &st,
-                prefix: "",
-            },
-            &m,
-        )?;
+        if !may_have_member && has_member(&m) {
+            return Err(ModelError::Format(NESTED.into()));
+        }
+        Self::load_chain(&st, &m, "", 1)
+    }
+
+    /// The network whose tensors carry `prefix` (its metadata `m` already stripped of it), then its
+    /// member under `prefix` + `member.`, and so on: `depth` is this network's place in the file.
+    fn load_chain(
+        st: &SafeTensors<'_>,
+        m: &HashMap<String, String>,
+        prefix: &str,
+        depth: usize,
+    ) -> Result<Self, ModelError> {
+        let mut own = Self::parse(&Reader { st, prefix }, m)?;
+        if !has_member(m) {
+            return Ok(own);
+        }
+        if depth >= MAX_NETWORKS {
+            return Err(ModelError::Format(format!(
+                "more than {MAX_NETWORKS} networks in one file"
+            )));
+        }
         let member_meta: HashMap<String, String> = m
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix(MEMBER_PREFIX)?.to_string(), v.clone())))
             .collect();
-        let has_member = |meta: &HashMap<String, String>| {
-            meta.contains_key(MEMBER_KEY) || meta.keys().any(|k| k.starts_with(MEMBER_PREFIX))
-        };
-        if !may_have_member && has_member(&m) {
-            return Err(ModelError::Format(NESTED.into()));
-        }
         if !member_meta.is_empty() {
-            if has_member(&member_meta) {
-                return Err(bad_member(NESTED));
-            }
-            let member = Self::parse(
-                &Reader {
-                    st: &st,
-                    prefix: MEMBER_PREFIX,
-                },
-                &member_meta,
-            )
-            .map_err(|e| bad_member(&e.to_string()))?;
+            let inner = format!("{prefix}{MEMBER_PREFIX}");
+            let member = Self::load_chain(st, &member_meta, &inner, depth + 1)
+                .map_err(|e| bad_member(&e.to_string()))?;
             own.member = Some(std::sync::Arc::new(member));
         }
         // Or a bundled model named as the member: the binary already holds its bytes once.
         if let Some(name) = m.get(MEMBER_KEY) {
             if own.member.is_some() {
-                return Err(bad_member("named and carried both; one member per file"));
+                return Err(bad_member("named and carried both; one member per network"));
             }
             let bundled = crate::model::bundled::find(name.trim())
                 .ok_or_else(|| bad_member(&format!("'{name}' is not a bundled model")))?;
@@ -621,9 +633,14 @@ impl ModelWeights {
         self.rnn.iter().map(|l| l.hidden)
     }
 
-    /// Parameters of the file's networks (its own and its member's).
+    /// Parameters of the file's networks (its own and its members').
     pub fn parameter_count(&self) -> usize {
-        self.own_parameter_count() + self.member.as_ref().map_or(0, |m| m.own_parameter_count())
+        self.own_parameter_count() + self.member.as_ref().map_or(0, |m| m.parameter_count())
+    }
+
+    /// How many networks the file runs: its own and its members'.
+    pub fn network_count(&self) -> usize {
+        1 + self.member.as_ref().map_or(0, |m| m.network_count())
     }
 
     fn own_parameter_count(&self) -> usize {
@@ -655,9 +672,9 @@ impl ModelWeights {
             .sum::<usize>()
     }
 
-    /// Multiply-accumulates per frame (one hop), of both networks when the file has a member.
+    /// Multiply-accumulates per frame (one hop), of every network when the file has members.
     pub fn macs_per_frame(&self) -> usize {
-        self.own_macs_per_frame() + self.member.as_ref().map_or(0, |m| m.own_macs_per_frame())
+        self.own_macs_per_frame() + self.member.as_ref().map_or(0, |m| m.macs_per_frame())
     }
 
     fn own_macs_per_frame(&self) -> usize {
@@ -994,16 +1011,64 @@ mod tests {
             m.insert("member.dense".into(), "13".into());
         }));
         assert!(e.to_string().contains("member network"), "{e}");
-        // A member of a member.
+        // A member of a member that is not a network.
         let e = err(&with_member(|_, m| {
             m.insert("member.member.name".into(), "x".into());
         }));
-        assert!(e.to_string().contains("member of its own"), "{e}");
-        // A carried member that names a bundled member of its own.
-        let e = err(&with_member(|_, m| {
-            m.insert("member.member".into(), "standard".into());
+        let msg = e.to_string();
+        assert!(msg.matches("member network").count() == 2, "{msg}");
+        // A named bundled model that has a member of its own (`hq`).
+        let e = err(&rebuild(|_, m| {
+            m.insert(MEMBER_KEY.into(), "hq".into());
         }));
         assert!(e.to_string().contains("member of its own"), "{e}");
+    }
+
+    /// The fixture carrying `n - 1` copies of itself, each the member of the one before.
+    fn chain(n: usize) -> Vec<u8> {
+        rebuild(|t, m| {
+            let (t0, m0) = (t.clone(), m.clone());
+            for level in 1..n {
+                let p = MEMBER_PREFIX.repeat(level);
+                t.extend(
+                    t0.iter()
+                        .map(|(k, s, d, b)| (format!("{p}{k}"), s.clone(), d.clone(), b.clone())),
+                );
+                m.extend(m0.iter().map(|(k, v)| (format!("{p}{k}"), v.clone())));
+            }
+        })
+    }
+
+    #[test]
+    fn members_chain_up_to_the_limit_and_no_further() {
+        let alone = ModelWeights::from_bytes(LSTM).unwrap();
+        for n in 1..=MAX_NETWORKS {
+            let w = ModelWeights::from_bytes(&chain(n)).unwrap();
+            assert_eq!(w.network_count(), n);
+            assert_eq!(w.parameter_count(), n * alone.parameter_count());
+            assert_eq!(w.macs_per_frame(), n * alone.macs_per_frame());
+        }
+        let e = err(&chain(MAX_NETWORKS + 1));
+        assert!(e.to_string().contains("more than"), "{e}");
+        // The last carried member may name a bundled one instead, within the limit.
+        let w = ModelWeights::from_bytes(&rebuild(|t, m| {
+            let (t0, m0) = (t.clone(), m.clone());
+            t.extend(t0.iter().map(|(k, s, d, b)| {
+                (
+                    format!("{MEMBER_PREFIX}{k}"),
+                    s.clone(),
+                    d.clone(),
+                    b.clone(),
+                )
+            }));
+            m.extend(
+                m0.iter()
+                    .map(|(k, v)| (format!("{MEMBER_PREFIX}{k}"), v.clone())),
+            );
+            m.insert(format!("{MEMBER_PREFIX}{MEMBER_KEY}"), "standard".into());
+        }))
+        .unwrap();
+        assert_eq!(w.network_count(), 3);
     }
 
     #[test]
@@ -1024,7 +1089,7 @@ mod tests {
         let e = err(&with_member(|_, m| {
             m.insert(MEMBER_KEY.into(), "standard".into());
         }));
-        assert!(e.to_string().contains("one member per file"), "{e}");
+        assert!(e.to_string().contains("one member per network"), "{e}");
     }
 
     #[test]
