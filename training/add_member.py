@@ -15,6 +15,7 @@ all weighed alike, at most MAX_NETWORKS in one file.
     python training/add_member.py --base HQ_WITHOUT_MEMBER --bundled standard \\
         --out models/hq.safetensors --description "..."
     python training/add_member.py --base models/hq.safetensors --drop --out HQ_WITHOUT_MEMBER
+    python training/add_member.py --base models/hq.safetensors --take-member --out HQ_MEMBER_CHAIN
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ def drop(tensors, meta, out):
     print(f"wrote {out}: {len(own_t)} tensors, without the member")
 
 
+def take_member(tensors, meta, out):
+    """Write `out` with the file's member (and the member's own members) as a file of its own."""
+    mem_t = {k[len(PREFIX):]: v for k, v in tensors.items() if k.startswith(PREFIX)}
+    mem_m = {k[len(PREFIX):]: v for k, v in meta.items() if k.startswith(PREFIX)}
+    if not mem_t:
+        raise SystemExit("--base carries no member's tensors to take")
+    save_file(mem_t, out + ".tmp", metadata=mem_m)
+    os.replace(out + ".tmp", out)
+    print(f"wrote {out}: the member alone, {networks(mem_t, mem_m)} network(s), {len(mem_t)} tensors")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="model file whose name, heads and settings the result keeps")
@@ -64,6 +76,8 @@ def main():
                                        "member instead: the file stays small, the runtime already holds it")
     who.add_argument("--drop", action="store_true", help="the reverse: write the base's own network without "
                                                          "its member (e.g. to train the shipped hq's network on)")
+    who.add_argument("--take-member", action="store_true", help="write the base's member (with its own members) "
+                                                                "as a file of its own, e.g. to run it alone")
     ap.add_argument("--out", required=True, help="file to write (may be --base)")
     ap.add_argument("--description", default=None, help="replace the base's description (what users see)")
     ap.add_argument("--name", default=None, help="replace the base's name (e.g. a trained run's file shipped as hq)")
@@ -74,6 +88,9 @@ def main():
     base_t, base_m = read(args.base)
     if args.drop:
         drop(base_t, base_m, args.out)
+        return
+    if args.take_member:
+        take_member(base_t, base_m, args.out)
         return
     mem_path = args.member or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models",
                                            f"{args.bundled}.safetensors")
