@@ -19,7 +19,6 @@
 # with its own reverb head.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-L=training/data/lists
 D=training/data/dumps
 Q=target/release/quell
 PY=training/.venv/bin/python
@@ -46,9 +45,7 @@ if [ -n "${FROM:-}" ]; then
         TRUNK=(--init-trunk)
     fi
     [ -f "$INIT" ] || LEG=$FROM FROM= bash "$0"
-    [ -f "$D/long_$LEG/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
-        --noise "$L/noise_train_v2.txt" --out "$D/long_$LEG" --hours 6 --seed $(( 110 + SEED )) --spectra \
-        --formant-shift 0.5 --threads 2 --quiet
+    SEED=$SEED bash training/experiments/dumps.sh "long_$LEG"
     DATA=("$D/long_$LEG" "$D/long_a" "$D/long_b" "$D/voices_v2")
     # The first cycle's dumps this leg still reads (scratch_v2.sh makes them when the first cycle runs).
     bash training/experiments/dumps.sh voices_v2 dev_v2s

@@ -11,8 +11,11 @@
 #   (LEG=2 reads `tiny_3r` in place of a fresh dump).
 # About 0.6 s a step on this machine's two cores (90 min for leg 1, an hour a leg after). A leg cut short
 # continues where it stopped: rerun the same command and `--resume` picks up its last.pt (saved at every
-# validation, every 10 min). At a leg's end its heads are fitted (standard_heads.sh) into
-# training/runs/second_LEG/standard.safetensors.
+# validation, every 10 min). At a leg's end its network (float32, no heads) is written to
+# training/checkpoints/second_LEG.safetensors, to be committed: training/runs/ is not in git and a new
+# machine starts without it, so the next leg starts from that file when last.pt is gone (a warm
+# restart reads the weights only, so nothing is lost). Then its heads are fitted (standard_heads.sh)
+# into training/runs/second_LEG/standard.safetensors, to score it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=training/data/lists
@@ -21,31 +24,39 @@ Q=target/release/quell
 PY=training/.venv/bin/python
 LEG=${LEG:-1}
 R=training/runs/second_$LEG
+C=training/checkpoints/second_$LEG.safetensors
 [ -x "$Q" ] || cargo build --release --bin quell
-bash training/experiments/dumps.sh dev_v2s
-# The dumps this run shares are made by the runs that first read them.
-for d in tiny_1:"LEG=1 tiny_long_run.sh" tiny_2:"LEG=2 tiny_long_run.sh" long_a7:"LEG=a7 FROM=a6 long_run.sh" \
-         tiny_3r:"tiny_room_leg.sh"; do
-    [ -f "$D/${d%%:*}/meta.json" ] || { echo "missing $D/${d%%:*}: made by ${d#*:}" >&2; exit 1; }
-done
+if [ -f "$C" ] && [ ! -f "$R/last.pt" ]; then
+    echo "leg $LEG is done ($C; its run folder, for the heads, is not on this machine)"; exit 0
+fi
 if [ "$LEG" = 1 ]; then
+    bash training/experiments/dumps.sh dev_v2s tiny_1 tiny_2
     DATA=("$D/tiny_1" "$D/tiny_2")
     TRAIN=(--steps "${STEPS:-9000}" --lr 1e-3)
 else
-    P=training/runs/second_$(( LEG - 1 ))
-    [ -f "$P/last.pt" ] || LEG=$(( LEG - 1 )) bash "$0"
+    P=training/runs/second_$(( LEG - 1 ))/last.pt
+    [ -f "$P" ] || P=training/checkpoints/second_$(( LEG - 1 )).safetensors
+    [ -f "$P" ] || LEG=$(( LEG - 1 )) bash "$0"
     FRESH=second_$LEG
     [ "$LEG" = 2 ] && FRESH=tiny_3r
+    bash training/experiments/dumps.sh dev_v2s tiny_1 tiny_2 long_a7
+    [ "$LEG" = 2 ] && bash training/experiments/dumps.sh tiny_3r
     [ -f "$D/$FRESH/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
         --noise "$L/noise_train_v2.txt" --out "$D/$FRESH" --hours 6 --seed $(( 400 + LEG )) --spectra \
         --formant-shift 0.5 --threads 2 --quiet
     DATA=("$D/$FRESH" "$D/tiny_1" "$D/tiny_2" "$D/long_a7")
-    TRAIN=(--steps "${STEPS:-6000}" --lr 5e-4 --init "$P/last.pt")
+    TRAIN=(--steps "${STEPS:-6000}" --lr 5e-4 --init "$P")
 fi
 if [ ! -f "$R/standard.safetensors" ]; then
     nice -n 8 $PY training/train.py --data "${DATA[@]}" --val "$D/dev_v2s" --out "$R" "${TRAIN[@]}" \
         --conv-channels 4 --dense 128 --hidden 128 --layers 2 --batch 32 --seq 400 --warmup 200 \
         --seed $(( 1020 + LEG )) --dropout 0.1 --over-suppress 0.0 --speech-weight 5 --spec-weight 1 \
         --threads 2 --val-minutes 10 --keep --resume
+fi
+if [ ! -f "$C" ]; then
+    mkdir -p training/checkpoints
+    $PY training/export.py --ckpt "$R/last.pt" --name second_$LEG --out "$C.tmp" \
+        --description "hq's second long run, leg $LEG: the network alone (float32, no heads), to start leg $(( LEG + 1 )) from."
+    mv "$C.tmp" "$C"
 fi
 bash training/experiments/standard_heads.sh "$R"

@@ -10,11 +10,10 @@
 # 6 h dump per leg: the leg's own `tiny_N`, seed 300 + N). At the end of a leg the network is exported
 # (float16 weights, no heads) to training/runs/tiny_v2_LEG/tiny_trunk.safetensors, to be scored with
 # eval/evaluate.py against `tiny` (the reverb head and the release limit come after, as for tiny).
-# A leg with more to it (tiny_room_leg.sh) sets R (run folder), DUMP (its fresh dump's name),
-# DUMP_ARGS and TRAIN_ARGS (extra dump-features and train.py options).
+# A leg with more to it (tiny_room_leg.sh) sets R (run folder), DUMP (its fresh dump's name, one that
+# experiments/dumps.sh has a recipe for) and TRAIN_ARGS (extra train.py options).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-L=training/data/lists
 D=training/data/dumps
 Q=target/release/quell
 PY=training/.venv/bin/python
@@ -24,19 +23,16 @@ HIDDEN=${HIDDEN:-96}
 LAYERS=${LAYERS:-1}
 R=${R:-training/runs/tiny_v2_$LEG}
 DUMP=${DUMP:-tiny_$LEG}
-read -r -a DUMP_EXTRA <<< "${DUMP_ARGS:-}"
 read -r -a TRAIN_EXTRA <<< "${TRAIN_ARGS:-}"
 [ -x "$Q" ] || cargo build --release --bin quell
 bash training/experiments/dumps.sh voices_v2 dev_v2s dev_v2 long_a long_b
-[ -f "$D/$DUMP/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
-    --noise "$L/noise_train_v2.txt" --out "$D/$DUMP" --hours 6 --seed $(( 300 + LEG )) --spectra \
-    --formant-shift 0.5 ${DUMP_EXTRA[@]+"${DUMP_EXTRA[@]}"} --threads 2 --quiet
+bash training/experiments/dumps.sh "$DUMP"
 if [ "$LEG" = 1 ]; then
     START=(--lr 1e-3); STEPS=${STEPS:-9000}
 else
     START=(--lr 5e-4 --init "training/runs/tiny_v2_$(( LEG - 1 ))/last.pt"); STEPS=${STEPS:-6000}
     [ -f "training/runs/tiny_v2_$(( LEG - 1 ))/last.pt" ] ||
-        env -u R -u DUMP -u DUMP_ARGS -u TRAIN_ARGS LEG=$(( LEG - 1 )) bash "$0"
+        env -u R -u DUMP -u TRAIN_ARGS LEG=$(( LEG - 1 )) bash "$0"
 fi
 nice -n 8 $PY training/train.py --data "$D/$DUMP" "$D/long_a" "$D/long_b" "$D/voices_v2" \
     --val "$D/dev_v2s" --out "$R" "${START[@]}" --conv-channels 4 --dense "$DENSE" --hidden "$HIDDEN" \

@@ -12,6 +12,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LEG=3 R=${R:-training/runs/tiny_v2_3r} DUMP=tiny_3r \
-    DUMP_ARGS="--reverb-targets --reverb-prob 0.5 --rt60-max 1.3" \
     TRAIN_ARGS="--reverb-weight ${RW:-1} --reverb-over-suppress ${ROS:-6}" \
     exec bash training/experiments/tiny_long_run.sh
