@@ -39,6 +39,9 @@ for out in "$@"; do
                      a=(--speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6
                         --seed $(( 300 + n )) --spectra --formant-shift 0.5)
                      [ "$out" != tiny_3r ] || a+=(--reverb-targets --reverb-prob 0.5 --rt60-max 1.3) ;;
+        # second_run.sh's fresh 6 h dump for its leg N >= 3 (seed 400 + N; leg 2 reads tiny_3r).
+        second_[0-9]*) a=(--speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6
+                          --seed $(( 400 + ${out#second_} )) --spectra --formant-shift 0.5) ;;
         *) echo "dumps.sh: no recipe for $out" >&2; exit 2 ;;
     esac
     "$Q" dump-features --out "$D/$out" "${a[@]}" --threads 2 --quiet

@@ -18,7 +18,6 @@
 # into training/runs/second_LEG/standard.safetensors, to score it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-L=training/data/lists
 D=training/data/dumps
 Q=target/release/quell
 PY=training/.venv/bin/python
@@ -39,11 +38,7 @@ else
     [ -f "$P" ] || LEG=$(( LEG - 1 )) bash "$0"
     FRESH=second_$LEG
     [ "$LEG" = 2 ] && FRESH=tiny_3r
-    bash training/experiments/dumps.sh dev_v2s tiny_1 tiny_2 long_a7
-    [ "$LEG" = 2 ] && bash training/experiments/dumps.sh tiny_3r
-    [ -f "$D/$FRESH/meta.json" ] || "$Q" dump-features --speech "$L/speech_train_v2.txt" \
-        --noise "$L/noise_train_v2.txt" --out "$D/$FRESH" --hours 6 --seed $(( 400 + LEG )) --spectra \
-        --formant-shift 0.5 --threads 2 --quiet
+    bash training/experiments/dumps.sh dev_v2s tiny_1 tiny_2 long_a7 "$FRESH"
     DATA=("$D/$FRESH" "$D/tiny_1" "$D/tiny_2" "$D/long_a7")
     TRAIN=(--steps "${STEPS:-6000}" --lr 5e-4 --init "$P")
 fi
