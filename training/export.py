@@ -4,6 +4,9 @@
     python training/export.py --ckpt runs/x/best.pt --name NAME --description "..." \
         --out models/NAME.safetensors \
         --parity-data DUMP_DIR --parity-out tests/fixtures/parity_NAME.safetensors --parity-frames 300
+
+--ckpt may also be a model file without a member (e.g. a run's network committed under
+training/checkpoints/), so heads can be fitted on a machine where the run's last.pt never was.
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ def repo_relative(path: str) -> str:
 
 
 def load_checkpoint(path: str) -> tuple:
+    if path.endswith(".safetensors"):
+        from quell_model import load_safetensors
+        model, md = load_safetensors(path)
+        model.eval()
+        meta = {k: int(md[k]) for k in ("sample_rate", "hop", "fft", "feature_version") if k in md}
+        return model, {"band_edges_hz": json.loads(md["band_edges_hz"]), "n_features": model.n_features,
+                       "meta": meta}
     ck = torch.load(path, map_location="cpu", weights_only=False)
     c = ck["config"]
     conv = {k: c[k] for k in ("conv_channels", "conv_time", "conv_freq") if k in c}

@@ -15,7 +15,8 @@
 # training/checkpoints/second_LEG.safetensors, to be committed: training/runs/ is not in git and a new
 # machine starts without it, so the next leg starts from that file when last.pt is gone (a warm
 # restart reads the weights only, so nothing is lost). Then its heads are fitted (standard_heads.sh)
-# into training/runs/second_LEG/standard.safetensors, to score it.
+# into training/runs/second_LEG/standard.safetensors, to score it; for a leg done on another machine,
+# HEADS=1 fits them on its committed file.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=training/data/dumps
@@ -26,7 +27,9 @@ R=training/runs/second_$LEG
 C=training/checkpoints/second_$LEG.safetensors
 [ -x "$Q" ] || cargo build --release --bin quell
 if [ -f "$C" ] && [ ! -f "$R/last.pt" ]; then
-    echo "leg $LEG is done ($C; its run folder, for the heads, is not on this machine)"; exit 0
+    # Done on another machine: HEADS=1 fits its heads on the committed network (the recipe's last leg).
+    [ "${HEADS:-0}" = 1 ] && exec bash training/experiments/standard_heads.sh "$R" "$C"
+    echo "leg $LEG is done ($C; its run folder is not on this machine, HEADS=1 fits its heads)"; exit 0
 fi
 if [ "$LEG" = 1 ]; then
     bash training/experiments/dumps.sh dev_v2s tiny_1 tiny_2
