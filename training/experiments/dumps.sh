@@ -3,7 +3,7 @@
 # STEP=dumps (which calls this) and the experiments share are defined here, once (STEP=dumps makes
 # every dump of its stage, about 30 GB).
 # Usage: dumps.sh NAME...   (rev_hi rev_long rev_dev_v2 dev_v2 voices_v2 dev_v2s long_a long_b,
-#                            long_<leg> e.g. long_a7, tiny_<N> e.g. tiny_1, tiny_3r)
+#                            long_<leg> e.g. long_a7, tiny_<N> e.g. tiny_1, tiny_3r, second_<N>[r])
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=training/data/dumps
@@ -39,9 +39,12 @@ for out in "$@"; do
                      a=(--speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6
                         --seed $(( 300 + n )) --spectra --formant-shift 0.5)
                      [ "$out" != tiny_3r ] || a+=(--reverb-targets --reverb-prob 0.5 --rt60-max 1.3) ;;
-        # second_run.sh's fresh 6 h dump for its leg N >= 3 (seed 400 + N; leg 2 reads tiny_3r).
-        second_[0-9]*) a=(--speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6
-                          --seed $(( 400 + ${out#second_} )) --spectra --formant-shift 0.5) ;;
+        # second_run.sh's fresh 6 h dump for its leg N >= 3 (seed 400 + N; leg 2 reads tiny_3r);
+        # second_Nr (ROOM=1) the same with reverb targets, as tiny_3r.
+        second_[0-9]*) n=${out#second_}; n=${n%r}
+                       a=(--speech "$L/speech_train_v2.txt" --noise "$L/noise_train_v2.txt" --hours 6
+                          --seed $(( 400 + n )) --spectra --formant-shift 0.5)
+                       [ "${out%r}" = "$out" ] || a+=(--reverb-targets --reverb-prob 0.5 --rt60-max 1.3) ;;
         *) echo "dumps.sh: no recipe for $out" >&2; exit 2 ;;
     esac
     "$Q" dump-features --out "$D/$out" "${a[@]}" --threads 2 --quiet

@@ -41,9 +41,13 @@ else
     [ -f "$P" ] || LEG=$(( LEG - 1 )) bash "$0"
     FRESH=second_$LEG
     [ "$LEG" = 2 ] && FRESH=tiny_3r
+    # ROOM=1: the reverb term trained jointly on a fresh dump with reverb targets (as tiny_room_leg.sh),
+    # so that the states tell a room's tail from noise and the member head keeps a room cheaply.
+    [ "${ROOM:-0}" = 1 ] && FRESH=second_${LEG}r
     bash training/experiments/dumps.sh dev_v2s tiny_1 tiny_2 long_a7 "$FRESH"
     DATA=("$D/$FRESH" "$D/tiny_1" "$D/tiny_2" "$D/long_a7")
     TRAIN=(--steps "${STEPS:-6000}" --lr 5e-4 --init "$P")
+    [ "${ROOM:-0}" = 1 ] && TRAIN+=(--reverb-weight 1 --reverb-over-suppress 6)
 fi
 if [ ! -f "$R/standard.safetensors" ]; then
     nice -n 8 $PY training/train.py --data "${DATA[@]}" --val "$D/dev_v2s" --out "$R" "${TRAIN[@]}" \
