@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quell_model import (QuellNet, build_metadata, count_parameters, round_weights_to_f16,  # noqa: E402
-                         run_from_zero, run_refine_from_zero, run_reverb_from_zero, save_safetensors,
+from quell_model import (QuellNet, build_metadata, count_parameters, load_safetensors,  # noqa: E402
+                         round_weights_to_f16, run_from_zero, run_refine_from_zero, run_reverb_from_zero, save_safetensors,
                          verify_files, write_parity)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,7 +36,6 @@ def repo_relative(path: str) -> str:
 
 def load_checkpoint(path: str) -> tuple:
     if path.endswith(".safetensors"):
-        from quell_model import load_safetensors
         model, md = load_safetensors(path)
         model.eval()
         meta = {k: int(md[k]) for k in ("sample_rate", "hop", "fft", "feature_version") if k in md}
