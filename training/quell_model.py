@@ -296,10 +296,42 @@ def round_weights_to_f16(model: QuellNet) -> None:
                 p.copy_(p.half().float())
 
 
-def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str], f16_weights: bool = False) -> None:
+INT8_SCALE_SUFFIX = ".scale"
+
+
+def is_recurrent_matrix(name: str) -> bool:
+    """Whether tensor `name` (a file's own, no member prefix) is one of the recurrent layers' weight
+    matrices: what `int8_recurrent` stores as int8."""
+    return name.split(".")[0] in CELLS and name.split(".")[-1] in ("weight_ih", "weight_hh")
+
+
+def int8_rows(w: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(q int8, scale float32 per row) with w ~ q * scale: symmetric, each row's largest |w| at 127."""
+    w = w.detach().float()
+    scale = w.abs().amax(dim=1) / 127.0
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    q = torch.clamp(torch.round(w / scale[:, None]), -127, 127).to(torch.int8)
+    return q, scale.float()
+
+
+def round_recurrent_to_int8(model: QuellNet) -> None:
+    """Round the recurrent layers' weight matrices in place to what a file saved with
+    `int8_recurrent=True` holds (q * scale per row), so the model computes what the file holds."""
+    with torch.no_grad():
+        for l in range(model.layers):
+            for kind in ("weight_ih", "weight_hh"):
+                p = getattr(model.rnn, f"{kind}_l{l}")
+                q, scale = int8_rows(p)
+                p.copy_(q.float() * scale[:, None])
+
+
+def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str], f16_weights: bool = False,
+                     int8_recurrent: bool = False) -> None:
     """Write the model as FORMATS.md describes. `metadata` must hold every required key (see
     `build_metadata`); all values are converted to strings. `f16_weights` stores the 2-D weight
-    matrices as float16 (half the file; call `round_weights_to_f16` first), the rest stays float32."""
+    matrices as float16 (half the file; call `round_weights_to_f16` first), the rest stays float32.
+    `int8_recurrent` stores the recurrent layers' matrices as int8 with a float32 scale per row
+    (`NAME.scale`; call `round_recurrent_to_int8` first)."""
     from safetensors.torch import save_file
 
     meta = {str(k): str(v) for k, v in metadata.items()}
@@ -311,8 +343,12 @@ def save_safetensors(model: QuellNet, path: str, metadata: Dict[str, str], f16_w
         raise ValueError(f"metadata lacks {missing}")
     tensors = model_tensors(model)
     if f16_weights:
-        tensors = {k: (v.half() if v.dim() == 2 else v) for k, v in tensors.items()}
-    save_file(tensors, path, metadata=meta)
+        tensors = {k: (v.half() if v.dim() == 2 and not (int8_recurrent and is_recurrent_matrix(k)) else v)
+                   for k, v in tensors.items()}
+    if int8_recurrent:
+        for k in [k for k in tensors if is_recurrent_matrix(k)]:
+            tensors[k], tensors[k + INT8_SCALE_SUFFIX] = int8_rows(tensors[k])
+    save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata=meta)
     os.chmod(path, 0o644)  # safetensors creates files 0600
 
 
@@ -323,6 +359,12 @@ def load_safetensors(path: str) -> Tuple[QuellNet, Dict[str, str]]:
     with safe_open(path, framework="pt") as f:
         meta = dict(f.metadata() or {})
         tensors = {k: f.get_tensor(k) for k in f.keys()}
+    # int8 matrices (FORMATS.md) come back as q * scale per row, in float32.
+    for k in [k for k, v in tensors.items() if v.dtype == torch.int8]:
+        scale = tensors.pop(k + INT8_SCALE_SUFFIX, None)
+        if tensors[k].dim() != 2 or scale is None or tuple(scale.shape) != (tensors[k].shape[0],):
+            raise ValueError(f"{path}: int8 {k} needs a float32 {k}{INT8_SCALE_SUFFIX} with one value per row")
+        tensors[k] = tensors[k].float() * scale.float()[:, None]
     if "member" in meta or any(k.startswith("member.") for k in list(tensors) + list(meta)):
         # Loading one network and writing it back would drop the other silently.
         raise ValueError(f"{path}: has a member network (FORMATS.md, \"Members\"); work on the file "
@@ -508,6 +550,16 @@ def write_parity(path: str, model_rel_path: str, features: np.ndarray, gains: np
     os.chmod(path, 0o644)
 
 
+def dequantized(tensors: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """A numpy tensor dict with every int8 matrix (and its `.scale`) replaced by q * scale in float32."""
+    out = dict(tensors)
+    for k, v in tensors.items():
+        if v.dtype == np.int8:
+            scale = out.pop(k + INT8_SCALE_SUFFIX)
+            out[k] = v.astype(np.float32) * scale.astype(np.float32)[:, None]
+    return out
+
+
 def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
     """Reload a model file + parity fixture, rerun both torch and the numpy reference, return the max
     abs difference (raises if >= tol)."""
@@ -521,7 +573,7 @@ def verify_files(model_path: str, parity_path: str, tol: float = 1e-4) -> float:
     if "model" not in pmeta:
         raise ValueError(f"{parity_path}: no 'model' metadata")
     g, v = run_from_zero(model, par["features"])
-    tensors = load_file(model_path)
+    tensors = dequantized(load_file(model_path))
     rg, rv = reference_numpy(tensors, par["features"])
     err = max(np.abs(g - par["gains"]).max(), np.abs(v - par["vad"]).max(),
               np.abs(rg - par["gains"]).max(), np.abs(rv - par["vad"]).max())

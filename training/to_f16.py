@@ -9,9 +9,13 @@ With --parity, the fixture is rebuilt for the rounded network over the same feat
 --vad-shift D subtracts D from the speech-probability output's bias (a logit), nothing else: it moves
 the operating point of what reads the VAD (the engine's gate, floor, pitch comb, refinement head; the
 gains at Full do not), so a shifted file is scored again (gate test, dev set) before it ships.
+--int8-recurrent stores the recurrent layers' matrices as int8 with a float32 scale per row instead
+(the network rounded to that first, as for halves): a quarter of their f32 bytes, so four `hq`-sized
+networks fit a core's L2 cache (libquell's linalg.rs; training/FORMATS.md, "int8 matrices").
 
     python training/to_f16.py --model IN.safetensors --out OUT.safetensors \\
         [--name NAME --description TEXT] [--parity IN_FIXTURE --parity-out OUT_FIXTURE] [--vad-shift D]
+        [--int8-recurrent]
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import repo_relative  # noqa: E402
-from quell_model import load_safetensors, rewrite_parity, round_weights_to_f16, save_safetensors  # noqa: E402
+from quell_model import (  # noqa: E402
+    load_safetensors, rewrite_parity, round_recurrent_to_int8, round_weights_to_f16, save_safetensors)
 
 
 def main():
@@ -34,6 +39,8 @@ def main():
     ap.add_argument("--parity", default=None, help="the input's parity fixture: its features are reused")
     ap.add_argument("--parity-out", default=None, help="the fixture for --out (default: --parity itself)")
     ap.add_argument("--vad-shift", type=float, default=0.0, help="logit to subtract from the VAD output's bias")
+    ap.add_argument("--int8-recurrent", action="store_true",
+                    help="the recurrent layers' matrices as int8 with a scale per row (the rest float16)")
     args = ap.parse_args()
 
     import torch
@@ -41,6 +48,8 @@ def main():
 
     model, meta = load_safetensors(args.model)
     round_weights_to_f16(model)
+    if args.int8_recurrent:
+        round_recurrent_to_int8(model)
     if args.vad_shift:
         with torch.no_grad():
             before = float(model.vad.bias.detach()[0])
@@ -50,7 +59,7 @@ def main():
         if getattr(args, key) is not None:
             meta[key] = getattr(args, key)
     tmp = args.out + ".tmp"
-    save_safetensors(model, tmp, meta, f16_weights=True)
+    save_safetensors(model, tmp, meta, f16_weights=True, int8_recurrent=args.int8_recurrent)
     if args.parity:
         features = load_file(args.parity)["features"]
         rewrite_parity(model, tmp, features, args.parity_out or args.parity, repo_relative(args.out))

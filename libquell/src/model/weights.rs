@@ -194,13 +194,14 @@ impl Reader<'_> {
         Ok((shape, data.into_f32()))
     }
 
-    /// A weight matrix: kept half when the file stores it half and this CPU multiplies halves
-    /// (`linalg::keeps_half`), else f32.
+    /// A weight matrix: kept half (or int8) when the file stores it so and this CPU multiplies
+    /// halves (`linalg::keeps_half`, which also has what int8 needs), else f32.
     fn matrix(&self, name: &str) -> Result<(Vec<usize>, Matrix), ModelError> {
         self.read(name, keeps_half())
     }
 
     fn read(&self, name: &str, keep_half: bool) -> Result<(Vec<usize>, Matrix), ModelError> {
+        let own_name = name;
         let name = &format!("{}{name}", self.prefix);
         let t = self
             .st
@@ -225,6 +226,31 @@ impl Reader<'_> {
                     Matrix::F32(halves.map(f16_to_f32).collect())
                 }
             }
+            // A 2-D matrix as int8 with `NAME.scale`, f32 with one finite value per row
+            // (`to_f16.py --int8-recurrent`; training/FORMATS.md).
+            Dtype::I8 => {
+                let [rows, _] = t.shape() else {
+                    return Err(ModelError::Format(format!(
+                        "tensor '{name}': int8 only for 2-D weight matrices, shape {:?}",
+                        t.shape()
+                    )));
+                };
+                let (scale_shape, scale) = self.read(&format!("{own_name}.scale"), false)?;
+                if scale_shape != [*rows] {
+                    return Err(ModelError::WrongShape {
+                        tensor: format!("{name}.scale"),
+                        expected: vec![*rows],
+                        found: scale_shape,
+                    });
+                }
+                let scale = scale.into_f32();
+                let q: Vec<i8> = t.data().iter().map(|&b| b as i8).collect();
+                if keep_half {
+                    Matrix::I8 { q, scale }
+                } else {
+                    Matrix::F32(super::linalg::widen_i8(&q, &scale))
+                }
+            }
             other => {
                 return Err(ModelError::WrongDtype {
                     tensor: name.into(),
@@ -235,6 +261,8 @@ impl Reader<'_> {
         let finite = match &data {
             Matrix::F32(v) => v.iter().all(|x| x.is_finite()),
             Matrix::F16(v) => v.iter().all(|x| x.is_finite()),
+            // The scales were checked when read; an int8 times a finite scale can still overflow.
+            Matrix::I8 { .. } => data.to_f32().iter().all(|x| x.is_finite()),
         };
         if !finite {
             return Err(ModelError::NonFinite(name.into()));
@@ -864,9 +892,17 @@ mod tests {
 
     /// The LSTM fixture rebuilt with edited tensors and metadata.
     fn rebuild(edit: impl FnOnce(&mut Tensors, &mut HashMap<String, String>)) -> Vec<u8> {
-        let n = u64::from_le_bytes(LSTM[..8].try_into().unwrap()) as usize;
-        let header: serde_json::Value = serde_json::from_slice(&LSTM[8..8 + n]).unwrap();
-        let data = &LSTM[8 + n..];
+        rebuild_from(LSTM, edit)
+    }
+
+    /// `file`'s tensors and metadata, edited, written again.
+    fn rebuild_from(
+        file: &[u8],
+        edit: impl FnOnce(&mut Tensors, &mut HashMap<String, String>),
+    ) -> Vec<u8> {
+        let n = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&file[8..8 + n]).unwrap();
+        let data = &file[8 + n..];
         let mut meta: HashMap<String, String> =
             serde_json::from_value(header["__metadata__"].clone()).unwrap();
         let mut tensors = Vec::new();
@@ -982,6 +1018,109 @@ mod tests {
                 "frame {t}"
             );
         }
+    }
+
+    /// The fixture with its recurrent matrices stored as int8 plus a scale per row (as
+    /// `to_f16.py --int8-recurrent` writes them), and the same values widened to F32.
+    fn int8_and_widened() -> (Vec<u8>, Vec<u8>) {
+        let narrow = |t: &mut Tensors, to_int8: bool| {
+            let mut scales = Vec::new();
+            for (name, shape, dtype, bytes) in t.iter_mut() {
+                if shape.len() != 2 || dtype != "F32" || !name.contains("weight_hh") {
+                    continue;
+                }
+                let w: Vec<f32> = bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                let mut q = Vec::new();
+                let mut scale = Vec::new();
+                for row in w.chunks_exact(shape[1]) {
+                    let s = row.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-8) / 127.0;
+                    scale.push(s);
+                    q.extend(row.iter().map(|v| (v / s).round() as i8));
+                }
+                let wide = crate::model::linalg::widen_i8(&q, &scale);
+                if to_int8 {
+                    *dtype = "I8".into();
+                    *bytes = q.iter().map(|&v| v as u8).collect();
+                    scales.push((
+                        format!("{name}.scale"),
+                        vec![shape[0]],
+                        "F32".to_string(),
+                        scale.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    ));
+                } else {
+                    *bytes = wide.iter().flat_map(|v| v.to_le_bytes()).collect();
+                }
+            }
+            t.extend(scales);
+        };
+        (
+            rebuild(|t, _| narrow(t, true)),
+            rebuild(|t, _| narrow(t, false)),
+        )
+    }
+
+    #[test]
+    fn int8_matrices_stay_int8_where_the_cpu_multiplies_them_and_compute_alike() {
+        let (int8_file, wide_file) = int8_and_widened();
+        let int8 = ModelWeights::from_bytes(&int8_file).unwrap();
+        let wide = ModelWeights::from_bytes(&wide_file).unwrap();
+        assert_eq!(
+            matches!(int8.rnn[0].w_hh, Matrix::I8 { .. }),
+            keeps_half()
+        );
+        assert!(matches!(wide.rnn[0].w_hh, Matrix::F32(_)));
+        assert_eq!(int8.rnn[1].w_hh.to_f32(), wide.rnn[1].w_hh.to_f32());
+        assert_eq!(int8.parameter_count(), wide.parameter_count());
+        let (mut a, mut b) = (
+            crate::model::net::NetState::new(&int8),
+            crate::model::net::NetState::new(&wide),
+        );
+        let (mut ga, mut gb) = (vec![0.0; int8.n_bands], vec![0.0; wide.n_bands]);
+        for t in 0..50 {
+            let f: Vec<f32> = (0..int8.n_features)
+                .map(|i| -7.0 + ((t * 31 + i * 7) as f32 * 0.13).sin())
+                .collect();
+            let (va, vb) = (a.step(&int8, &f, &mut ga), b.step(&wide, &f, &mut gb));
+            // Each row's sum is scaled at its end, so equal up to f32 rounding (linalg.rs).
+            assert!((va - vb).abs() < 1e-5, "frame {t}: {va} vs {vb}");
+            for (x, y) in ga.iter().zip(&gb) {
+                assert!((x - y).abs() < 1e-5, "frame {t}: {x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_int8_matrix_without_its_scales_or_with_bad_ones_is_refused() {
+        let (int8_file, _) = int8_and_widened();
+        let mut missing = None;
+        let e = err(&rebuild_from(&int8_file, |t, _| {
+            let i = t.iter().position(|(k, ..)| k.ends_with(".scale")).unwrap();
+            missing = Some(t.remove(i).0);
+        }));
+        assert!(e.to_string().contains(&missing.unwrap()), "{e}");
+        // Too few scales for the rows.
+        let e = err(&rebuild_from(&int8_file, |t, _| {
+            let s = t.iter_mut().find(|(k, ..)| k.ends_with(".scale")).unwrap();
+            s.1[0] -= 1;
+            s.3.truncate(s.3.len() - 4);
+        }));
+        assert!(e.to_string().contains(".scale"), "{e}");
+        // A non-finite scale.
+        let e = err(&rebuild_from(&int8_file, |t, _| {
+            let s = t.iter_mut().find(|(k, ..)| k.ends_with(".scale")).unwrap();
+            s.3[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        }));
+        assert!(e.to_string().contains(".scale"), "{e}");
+        // int8 where a vector belongs.
+        let e = err(&rebuild_from(&int8_file, |t, _| {
+            let b = t.iter_mut().find(|(k, ..)| k == "vad.bias").unwrap();
+            b.2 = "I8".into();
+            b.3.truncate(b.1[0]);
+        }));
+        assert!(e.to_string().contains("vad.bias"), "{e}");
     }
 
     #[test]
