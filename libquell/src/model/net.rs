@@ -2,6 +2,8 @@
 //! band gains + VAD.
 
 use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
+#[cfg(target_arch = "x86_64")]
+use super::linalg::{Kernel, active_kernel};
 use super::linalg::matvec_bias;
 use super::weights::{Cell, ConvFrontEnd, ModelWeights, RefineHead};
 
@@ -69,6 +71,26 @@ impl NetState {
 
     /// Run one frame. Writes `n_bands` gains in [0, 1] and returns the speech probability.
     pub fn step(&mut self, w: &ModelWeights, features: &[f32], gains: &mut [f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if active_kernel() == Kernel::Avx2Fma {
+            // SAFETY: the CPU has AVX2 (checked by `active_kernel`).
+            return unsafe { self.step_avx2(w, features, gains) };
+        }
+        self.step_body(w, features, gains)
+    }
+
+    /// [`Self::step`] compiled for AVX2: the front end's and the gates' element-wise loops run 8
+    /// wide instead of the baseline's 4 (the front end was about a tenth of `tiny`'s CPU). Only
+    /// "avx2", not "fma": without fused multiply-adds every element rounds as in the baseline
+    /// build, so both give the same bits (the matrix products pick their kernel themselves).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn step_avx2(&mut self, w: &ModelWeights, features: &[f32], gains: &mut [f32]) -> f32 {
+        self.step_body(w, features, gains)
+    }
+
+    #[inline(always)]
+    fn step_body(&mut self, w: &ModelWeights, features: &[f32], gains: &mut [f32]) -> f32 {
         for (((x, f), m), s) in self
             .x
             .iter_mut()
@@ -193,6 +215,7 @@ impl NetState {
 /// The front end for one frame: `out[c F + j] = tanh(b[c] + sum over the kernel's frames and
 /// neighbours of w * x)` with `now` the normalised frame (`F` values) and `past` the ones before it,
 /// oldest first; then `now` joins `past`.
+#[inline(always)]
 fn run_conv(conv: &ConvFrontEnd, past: &mut [f32], now: &[f32], out: &mut [f32]) {
     let (nf, kt, kf) = (now.len(), conv.time, conv.freq);
     let half = kf / 2;
