@@ -15,8 +15,10 @@ pub struct NetState {
     cell: Vec<Vec<f32>>,
     /// The dense layer's input: the normalised features, then the front end's outputs (if any).
     x: Vec<f32>,
-    /// The front end's past normalised frames, oldest first (`time - 1` of them; zeros after a reset).
-    conv_past: Vec<f32>,
+    /// The front end's input: its last `time` normalised frames, oldest first, each with `freq / 2`
+    /// zeros either side (the features past either end of the vector), so that every tap's loop runs
+    /// over whole frames with no tail left to scalar code. Zeros after a reset.
+    conv_frames: Vec<f32>,
     dense: Vec<f32>,
     gi: Vec<f32>,
     gh: Vec<f32>,
@@ -40,7 +42,12 @@ impl NetState {
                 .map(|h| vec![0.0; if lstm { h } else { 0 }])
                 .collect(),
             x: vec![0.0; w.n_features * (1 + w.conv.as_ref().map_or(0, |c| c.channels))],
-            conv_past: vec![0.0; w.conv.as_ref().map_or(0, |c| (c.time - 1) * w.n_features)],
+            conv_frames: vec![
+                0.0;
+                w.conv
+                    .as_ref()
+                    .map_or(0, |c| c.time * (w.n_features + 2 * (c.freq / 2)))
+            ],
             dense: vec![0.0; w.dense],
             gi: vec![0.0; gates * max_h],
             gh: vec![0.0; gates * max_h],
@@ -58,15 +65,13 @@ impl NetState {
         for h in self.hidden.iter_mut().chain(&mut self.cell) {
             h.fill(0.0);
         }
-        self.conv_past.fill(0.0);
+        self.conv_frames.fill(0.0);
     }
 
     pub fn is_finite(&self) -> bool {
-        self.hidden
-            .iter()
-            .chain(&self.cell)
-            .chain(std::iter::once(&self.conv_past))
-            .all(|h| h.iter().all(|x| x.is_finite()))
+        // Asked every hop: a fold that does not stop early vectorises, `all` tests one by one.
+        let finite = |v: &[f32]| v.iter().fold(true, |ok, x| ok & x.is_finite());
+        self.hidden.iter().chain(&self.cell).all(|h| finite(h)) && finite(&self.conv_frames)
     }
 
     /// Run one frame. Writes `n_bands` gains in [0, 1] and returns the speech probability.
@@ -102,7 +107,7 @@ impl NetState {
         }
         if let Some(conv) = &w.conv {
             let (now, out) = self.x.split_at_mut(w.n_features);
-            run_conv(conv, &mut self.conv_past, now, out);
+            run_conv(conv, &mut self.conv_frames, now, out);
         }
         matvec_bias(&w.input_w, &w.input_b, &self.x, &mut self.dense);
         tanh_in_place(&mut self.dense);
@@ -213,37 +218,28 @@ impl NetState {
 }
 
 /// The front end for one frame: `out[c F + j] = tanh(b[c] + sum over the kernel's frames and
-/// neighbours of w * x)` with `now` the normalised frame (`F` values) and `past` the ones before it,
-/// oldest first; then `now` joins `past`.
+/// neighbours of w * x)` with `now` the normalised frame (`F` values). `frames` holds the kernel's
+/// frames padded with `freq / 2` zeros either side (see `NetState::conv_frames`): `now` joins them
+/// first, then each tap adds `w * frame[j + df]` over the whole row. A padding zero adds only a zero,
+/// so the sums are those of skipping the missing neighbours.
 #[inline(always)]
-fn run_conv(conv: &ConvFrontEnd, past: &mut [f32], now: &[f32], out: &mut [f32]) {
+fn run_conv(conv: &ConvFrontEnd, frames: &mut [f32], now: &[f32], out: &mut [f32]) {
     let (nf, kt, kf) = (now.len(), conv.time, conv.freq);
-    let half = kf / 2;
+    let pw = nf + 2 * (kf / 2);
+    frames.copy_within(pw.., 0);
+    frames[(kt - 1) * pw + kf / 2..][..nf].copy_from_slice(now);
     for (c, (row, bias)) in out.chunks_exact_mut(nf).zip(&conv.b).enumerate() {
         row.fill(*bias);
-        for dt in 0..kt {
-            let frame = if dt + 1 == kt {
-                now
-            } else {
-                &past[dt * nf..(dt + 1) * nf]
-            };
+        for (dt, frame) in frames.chunks_exact(pw).enumerate() {
             let taps = &conv.w[(c * kt + dt) * kf..(c * kt + dt + 1) * kf];
             for (df, &wt) in taps.iter().enumerate() {
-                // out[j] += wt * frame[j + df - half], where that index exists.
-                let lo = half.saturating_sub(df);
-                let hi = (nf + half).saturating_sub(df).min(nf);
-                for j in lo..hi {
-                    row[j] += wt * frame[j + df - half];
+                for (o, x) in row.iter_mut().zip(&frame[df..df + nf]) {
+                    *o += wt * x;
                 }
             }
         }
     }
     tanh_in_place(out);
-    if kt > 1 {
-        past.copy_within(nf.., 0);
-        let n = past.len();
-        past[n - nf..].copy_from_slice(now);
-    }
 }
 
 /// A per-bin head's pre-activation outputs (its optional tanh layer into `mid`); rows past
