@@ -61,9 +61,9 @@ pub fn compute(energies: &[f32], long_power: &[f32], out: &mut [f32]) {
 /// negative, subnormal, infinite, NaN: none after the power floor, but the function stays exact
 /// about them) take the libm path for the whole slice.
 fn log10_in_place(v: &mut [f32]) {
-    let odd = v
-        .iter()
-        .fold(false, |odd, &x| odd | !((f32::MIN_POSITIVE..=f32::MAX).contains(&x)));
+    let odd = v.iter().fold(false, |odd, &x| {
+        odd | !((f32::MIN_POSITIVE..=f32::MAX).contains(&x))
+    });
     if odd {
         for x in v {
             *x = x.log10();
@@ -90,7 +90,8 @@ fn log10_normal(x: f32) -> f32 {
     let m = f32::from_bits((bits - (e << 23)) as u32);
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let atanh = s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
+    let atanh =
+        s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
     let e = e as f32;
     e * LOG10_2_HI + (e * LOG10_2_LO + 2.0 * std::f32::consts::LOG10_E * atanh)
 }
@@ -145,7 +146,11 @@ mod tests {
         }
         for k in -40..40 {
             let p = 2f32.powi(k);
-            for x in [p, f32::from_bits(p.to_bits() - 1), f32::from_bits(p.to_bits() + 1)] {
+            for x in [
+                p,
+                f32::from_bits(p.to_bits() - 1),
+                f32::from_bits(p.to_bits() + 1),
+            ] {
                 check(x);
                 check(x * std::f32::consts::FRAC_1_SQRT_2);
             }

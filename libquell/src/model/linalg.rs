@@ -25,7 +25,10 @@ pub enum Matrix {
     F16(Vec<f16>),
     /// `q` row-major, the row `r` element `j` meaning `q[r cols + j] as f32 * scale[r]`; the
     /// kernels scale each row's sum, not its elements.
-    I8 { q: Vec<i8>, scale: Vec<f32> },
+    I8 {
+        q: Vec<i8>,
+        scale: Vec<f32>,
+    },
 }
 
 impl Matrix {
@@ -260,7 +263,8 @@ fn matvec_bias_portable(w: MatRef<'_>, b: &[f32], x: &[f32], y: &mut [f32]) {
             }
         }
         MatRef::I8(q, scale) => {
-            for (((out, row), bias), &s) in y.iter_mut().zip(q.chunks_exact(cols)).zip(b).zip(scale) {
+            for (((out, row), bias), &s) in y.iter_mut().zip(q.chunks_exact(cols)).zip(b).zip(scale)
+            {
                 *out = dot_with(row, x, |v| v as f32) * s + bias;
             }
         }
@@ -470,7 +474,9 @@ mod tests {
                     .map(|i| ((i as f32 * 0.37).sin() * 127.0).round() as i8)
                     .collect();
                 // Scales that make `q * scale` round (not powers of two), one per row.
-                let scale: Vec<f32> = (0..rows).map(|r| 0.0031 * (1.0 + r as f32 * 0.37)).collect();
+                let scale: Vec<f32> = (0..rows)
+                    .map(|r| 0.0031 * (1.0 + r as f32 * 0.37))
+                    .collect();
                 let int8 = Matrix::I8 { q, scale };
                 let wide = int8.to_f32();
                 let x: Vec<f32> = (0..cols).map(|i| (i as f32 * 0.11).cos()).collect();

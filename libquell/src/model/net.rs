@@ -2,9 +2,9 @@
 //! band gains + VAD.
 
 use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
+use super::linalg::matvec_bias;
 #[cfg(target_arch = "x86_64")]
 use super::linalg::{Kernel, active_kernel};
-use super::linalg::matvec_bias;
 use super::weights::{Cell, ConvFrontEnd, ModelWeights, RefineHead};
 
 /// Per-stream recurrent state and scratch, sized for one model; allocated off the audio thread.

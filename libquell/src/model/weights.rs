@@ -1067,10 +1067,7 @@ mod tests {
         let (int8_file, wide_file) = int8_and_widened();
         let int8 = ModelWeights::from_bytes(&int8_file).unwrap();
         let wide = ModelWeights::from_bytes(&wide_file).unwrap();
-        assert_eq!(
-            matches!(int8.rnn[0].w_hh, Matrix::I8 { .. }),
-            keeps_half()
-        );
+        assert_eq!(matches!(int8.rnn[0].w_hh, Matrix::I8 { .. }), keeps_half());
         assert!(matches!(wide.rnn[0].w_hh, Matrix::F32(_)));
         assert_eq!(int8.rnn[1].w_hh.to_f32(), wide.rnn[1].w_hh.to_f32());
         assert_eq!(int8.parameter_count(), wide.parameter_count());
