@@ -490,6 +490,71 @@ pub fn corpus() -> Vec<BadModel> {
         &["feature_std", "positive"],
     ));
 
+    // int8 matrices (`hq` stores its recurrent ones so): a scale per row, each finite, beside
+    // every one, and int8 only for a matrix.
+    let hq = |edit: &dyn Fn(&mut ModelFile)| {
+        let mut m = ModelFile::parse(bundled::find("hq").expect("bundled hq").bytes);
+        assert_eq!(
+            m.tensor("gru.0.weight_hh").dtype,
+            "I8",
+            "hq's recurrent matrices are int8"
+        );
+        edit(&mut m);
+        m.bytes()
+    };
+    v.push(case(
+        "int8 matrix without its scales",
+        hq(&|m| m.tensors.retain(|t| t.name != "gru.0.weight_hh.scale")),
+        |e| *e == ModelError::MissingTensor("gru.0.weight_hh.scale".into()),
+        &["gru.0.weight_hh.scale"],
+    ));
+    v.push(case(
+        "a member's int8 matrix without its scales",
+        hq(&|m| {
+            m.tensors
+                .retain(|t| t.name != "member.member.gru.1.weight_ih.scale")
+        }),
+        |e| e.to_string().contains("gru.1.weight_ih.scale"),
+        &["member", "gru.1.weight_ih.scale"],
+    ));
+    v.push(case(
+        "int8 scales one short",
+        hq(&|m| {
+            let t = m.tensor("gru.1.weight_hh.scale");
+            let n = t.shape[0] - 1;
+            let values = t.f32s()[..n].to_vec();
+            t.set_f32s(vec![n], &values);
+        }),
+        |e| matches!(e, ModelError::WrongShape { .. }),
+        &["gru.1.weight_hh.scale", "shape"],
+    ));
+    v.push(case(
+        "NaN in an int8 scale",
+        hq(&|m| {
+            m.tensor("gru.0.weight_ih.scale").data[..4].copy_from_slice(&f32::NAN.to_le_bytes())
+        }),
+        |e| *e == ModelError::NonFinite("gru.0.weight_ih.scale".into()),
+        &["gru.0.weight_ih.scale", "nan or infinite"],
+    ));
+    v.push(case(
+        "an int8 scale so large its products overflow",
+        hq(&|m| {
+            m.tensor("gru.0.weight_ih.scale").data[..4].copy_from_slice(&3e38f32.to_le_bytes())
+        }),
+        |e| *e == ModelError::NonFinite("gru.0.weight_ih".into()),
+        &["gru.0.weight_ih", "nan or infinite"],
+    ));
+    v.push(case(
+        "int8 where a vector belongs",
+        hq(&|m| {
+            let t = m.tensor("vad.bias");
+            t.dtype = "I8".into();
+            t.data.truncate(t.shape[0]);
+        }),
+        is_format,
+        &["vad.bias", "int8"],
+    ));
+
     v.push(case(
         "feature mismatch (one input more than the bands give)",
         feature_mismatch(),
