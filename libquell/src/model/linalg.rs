@@ -278,8 +278,9 @@ mod avx2 {
 
     /// One kernel per element type: `$row(r)` is what row `r` needs besides its elements (an int8
     /// row's scale), `$load(p, row)` gives the 8 row values at `p` as f32 lanes, `$one(p, row)` one
-    /// of them (the tail); everything else, the order of the sums included, is shared, which is why
-    /// a half or int8 matrix gives exactly what its f32 widening gives.
+    /// of them (the tail), `$finish(sum, row)` the row's sum as stored (an int8 row's scaled);
+    /// everything else, the order of the sums included, is shared, which is why a half matrix gives
+    /// exactly what its f32 widening gives (an int8 one, up to the rounding of that last scaling).
     macro_rules! kernel {
         ($name:ident, $t:ty, $features:literal, ($($arg:ident: $at:ty),*), $row:expr, $load:expr, $one:expr, $finish:expr) => {
             /// Four rows at a time share each load of `x`; 8 lanes per row with fused multiply-adds.

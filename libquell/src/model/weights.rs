@@ -1002,22 +1002,28 @@ mod tests {
         assert_eq!(half.input_w.to_f32(), wide.input_w.to_f32());
         assert_eq!(half.parameter_count(), wide.parameter_count());
         // Same network, bit for bit, whichever way it is kept.
-        let (mut a, mut b) = (
-            crate::model::net::NetState::new(&half),
-            crate::model::net::NetState::new(&wide),
-        );
-        let (mut ga, mut gb) = (vec![0.0; half.n_bands], vec![0.0; wide.n_bands]);
-        for t in 0..50 {
-            let f: Vec<f32> = (0..half.n_features)
-                .map(|i| -7.0 + ((t * 31 + i * 7) as f32 * 0.13).sin())
-                .collect();
-            let (va, vb) = (a.step(&half, &f, &mut ga), b.step(&wide, &f, &mut gb));
-            assert_eq!(
-                (ga.clone(), va.to_bits()),
-                (gb.clone(), vb.to_bits()),
-                "frame {t}"
-            );
+        for (t, ((ga, va), (gb, vb))) in fifty_frames(&half)
+            .into_iter()
+            .zip(fifty_frames(&wide))
+            .enumerate()
+        {
+            assert_eq!((ga, va.to_bits()), (gb, vb.to_bits()), "frame {t}");
         }
+    }
+
+    /// A network's band gains and speech probability over 50 frames of made-up features.
+    fn fifty_frames(w: &ModelWeights) -> Vec<(Vec<f32>, f32)> {
+        let mut state = crate::model::net::NetState::new(w);
+        let mut gains = vec![0.0; w.n_bands];
+        (0..50)
+            .map(|t| {
+                let f: Vec<f32> = (0..w.n_features)
+                    .map(|i| -7.0 + ((t * 31 + i * 7) as f32 * 0.13).sin())
+                    .collect();
+                let vad = state.step(w, &f, &mut gains);
+                (gains.clone(), vad)
+            })
+            .collect()
     }
 
     /// The fixture with its recurrent matrices stored as int8 plus a scale per row (as
@@ -1071,16 +1077,11 @@ mod tests {
         assert!(matches!(wide.rnn[0].w_hh, Matrix::F32(_)));
         assert_eq!(int8.rnn[1].w_hh.to_f32(), wide.rnn[1].w_hh.to_f32());
         assert_eq!(int8.parameter_count(), wide.parameter_count());
-        let (mut a, mut b) = (
-            crate::model::net::NetState::new(&int8),
-            crate::model::net::NetState::new(&wide),
-        );
-        let (mut ga, mut gb) = (vec![0.0; int8.n_bands], vec![0.0; wide.n_bands]);
-        for t in 0..50 {
-            let f: Vec<f32> = (0..int8.n_features)
-                .map(|i| -7.0 + ((t * 31 + i * 7) as f32 * 0.13).sin())
-                .collect();
-            let (va, vb) = (a.step(&int8, &f, &mut ga), b.step(&wide, &f, &mut gb));
+        for (t, ((ga, va), (gb, vb))) in fifty_frames(&int8)
+            .into_iter()
+            .zip(fifty_frames(&wide))
+            .enumerate()
+        {
             // Each row's sum is scaled at its end, so equal up to f32 rounding (linalg.rs).
             assert!((va - vb).abs() < 1e-5, "frame {t}: {va} vs {vb}");
             for (x, y) in ga.iter().zip(&gb) {
